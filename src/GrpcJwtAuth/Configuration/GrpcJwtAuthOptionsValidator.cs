@@ -1,0 +1,203 @@
+using GrpcJwtAuth.Keys;
+using Microsoft.Extensions.Options;
+
+namespace GrpcJwtAuth.Configuration;
+
+/// <summary>
+/// Checks <see cref="GrpcJwtAuthOptions"/> at startup and reports every problem at once, each naming its
+/// configuration key and what to do about it.
+/// </summary>
+internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuthOptions>
+{
+    private const string S = GrpcJwtAuthOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, GrpcJwtAuthOptions options)
+    {
+        var errors = new List<string>();
+        ValidateKeySources(options, errors);
+        ValidateClaims(options, errors);
+        ValidateAlgorithms(options, errors);
+        ValidateTimes(options, errors);
+        ValidateRules(options, errors);
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateKeySources(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        var hasDiscovery = !string.IsNullOrWhiteSpace(options.Authority) || !string.IsNullOrWhiteSpace(options.MetadataAddress);
+        var hasJwks = !string.IsNullOrWhiteSpace(options.JwksUri);
+
+        if (!hasDiscovery && !hasJwks && options.StaticKeys.Count == 0)
+        {
+            errors.Add($"No signing key source is configured; set {S}:Authority, {S}:MetadataAddress, {S}:JwksUri or {S}:StaticKeys.");
+        }
+
+        if (hasDiscovery && hasJwks)
+        {
+            errors.Add($"{S}:JwksUri cannot be combined with {S}:Authority or {S}:MetadataAddress (discovery names its own key set); set one of them.");
+        }
+
+        CheckAddress(options.Authority, "Authority", options.RequireHttpsMetadata, errors);
+        CheckAddress(options.MetadataAddress, "MetadataAddress", options.RequireHttpsMetadata, errors);
+        CheckAddress(options.JwksUri, "JwksUri", options.RequireHttpsMetadata, errors);
+
+        for (var i = 0; i < options.StaticKeys.Count; i++)
+        {
+            try
+            {
+                StaticKeyLoader.Load(options.StaticKeys[i], $"{S}:StaticKeys:{i}");
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(ex.Message);
+            }
+        }
+
+        if (options.ValidateIssuer && options.Issuers.Count == 0 && !hasDiscovery)
+        {
+            errors.Add($"{S}:Issuers is empty; set it, use {S}:Authority (whose discovery document names the issuer), or set {S}:ValidateIssuer=false.");
+        }
+
+        CheckEntries(options.Issuers, "Issuers", errors);
+
+        if (options.ValidateAudience && options.Audiences.Count == 0)
+        {
+            errors.Add($"{S}:Audiences is empty; set it or set {S}:ValidateAudience=false.");
+        }
+
+        CheckEntries(options.Audiences, "Audiences", errors);
+    }
+
+    private static void CheckAddress(string? value, string key, bool requireHttps, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            errors.Add($"{S}:{key} '{value}' is not an absolute http(s) address.");
+            return;
+        }
+
+        if (requireHttps && uri.Scheme != Uri.UriSchemeHttps)
+        {
+            errors.Add($"{S}:{key} '{value}' does not use HTTPS; use an https address, or set {S}:RequireHttpsMetadata=false (development only).");
+        }
+    }
+
+    private static void ValidateClaims(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        CheckEntries(options.RoleClaimTypes, "RoleClaimTypes", errors);
+        CheckEntries(options.ScopeClaimTypes, "ScopeClaimTypes", errors);
+    }
+
+    private static void ValidateAlgorithms(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        var hasSymmetricKey = options.StaticKeys.Any(StaticKeyLoader.IsSymmetric);
+        foreach (var algorithm in options.ValidAlgorithms)
+        {
+            if (string.Equals(algorithm, "none", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"{S}:ValidAlgorithms lists 'none'; unsigned tokens are never accepted.");
+            }
+            else if (Array.IndexOf(CompiledAuthOptions.SymmetricAlgorithms, algorithm) >= 0)
+            {
+                if (!hasSymmetricKey)
+                {
+                    errors.Add($"{S}:ValidAlgorithms lists '{algorithm}' but no symmetric key is configured; HMAC algorithms need a {S}:StaticKeys entry with SymmetricSecret.");
+                }
+            }
+            else if (Array.IndexOf(CompiledAuthOptions.DefaultAsymmetricAlgorithms, algorithm) < 0)
+            {
+                errors.Add($"{S}:ValidAlgorithms lists '{algorithm}', which is not a supported JWS algorithm; use RS256/384/512, PS256/384/512, ES256/384/512 or HS256/384/512.");
+            }
+        }
+    }
+
+    private static void ValidateTimes(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{S}:ClockSkew is {options.ClockSkew}; it must be between 00:00:00 and 00:10:00.");
+        }
+
+        if (options.JwksMinimumRefreshInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"{S}:JwksMinimumRefreshInterval is {options.JwksMinimumRefreshInterval}; it must be at least 00:00:01.");
+        }
+
+        if (options.JwksAutomaticRefreshInterval < options.JwksMinimumRefreshInterval)
+        {
+            errors.Add($"{S}:JwksAutomaticRefreshInterval ({options.JwksAutomaticRefreshInterval}) must not be shorter than {S}:JwksMinimumRefreshInterval ({options.JwksMinimumRefreshInterval}).");
+        }
+
+        if (options.KeyFetchTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{S}:KeyFetchTimeout is {options.KeyFetchTimeout}; it must be positive.");
+        }
+
+        if (options.KeyRefreshWaitTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"{S}:KeyRefreshWaitTimeout is {options.KeyRefreshWaitTimeout}; it must not be negative.");
+        }
+
+        if (options.MaxTokenLength is < 1024 or > 1024 * 1024)
+        {
+            errors.Add($"{S}:MaxTokenLength is {options.MaxTokenLength}; it must be between 1024 and 1048576.");
+        }
+    }
+
+    private static void ValidateRules(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        var prefixes = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Rules.Count; i++)
+        {
+            var rule = options.Rules[i];
+            var key = $"{S}:Rules:{i}";
+            if (rule is null)
+            {
+                errors.Add($"{key} is empty.");
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(rule.Prefix))
+            {
+                errors.Add($"{key}:Prefix is empty; set a method-path prefix such as '/' or '/package.Service/'.");
+            }
+            else
+            {
+                if (!rule.Prefix.StartsWith('/') || rule.Prefix.Any(char.IsWhiteSpace))
+                {
+                    errors.Add($"{key}:Prefix '{rule.Prefix}' must start with '/' and contain no whitespace, as in '/package.Service/Method'.");
+                }
+
+                if (!prefixes.Add(rule.Prefix))
+                {
+                    errors.Add($"{key}:Prefix '{rule.Prefix}' is listed by an earlier rule too; merge the two.");
+                }
+            }
+
+            if (rule.AllowAnonymous && (rule.Roles.Count > 0 || rule.Scopes.Count > 0))
+            {
+                errors.Add($"{key} sets AllowAnonymous together with Roles or Scopes; anonymous callers have neither. Remove one.");
+            }
+
+            CheckEntries(rule.Roles, $"Rules:{i}:Roles", errors);
+            CheckEntries(rule.Scopes, $"Rules:{i}:Scopes", errors);
+        }
+    }
+
+    private static void CheckEntries(IList<string> values, string key, List<string> errors)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(values[i]))
+            {
+                errors.Add($"{S}:{key}:{i} is empty.");
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using GrpcJwtAuth.Keys;
+using Microsoft.Extensions.Logging;
+
+namespace GrpcJwtAuth.Diagnostics;
+
+/// <summary>
+/// Every log line GrpcJwtAuth writes. Event ids are stable: 1xx server, 2xx keys. No line carries a token, a
+/// signature, an authorization header or an exception that could quote one.
+/// </summary>
+internal static partial class Log
+{
+    // 1xx: server
+
+    [LoggerMessage(EventId = 100, EventName = "CallRejected", Level = LogLevel.Debug,
+        Message = "Call to {Method} from {Peer} rejected: {Reason} (kid {KeyId}).")]
+    public static partial void CallRejected(ILogger logger, string method, string peer, string reason, string? keyId);
+
+    [LoggerMessage(EventId = 101, EventName = "CallDenied", Level = LogLevel.Debug,
+        Message = "Call to {Method} from {Peer} by sub {Subject} (iss {Issuer}, jti {TokenId}) denied: {Reason}.")]
+    public static partial void CallDenied(
+        ILogger logger, string method, string peer, string? subject, string? issuer, string? tokenId, string reason);
+
+    [LoggerMessage(EventId = 102, EventName = "UnsupportedAuthorizeMetadata", Level = LogLevel.Error,
+        Message = "Method {Method} has an [Authorize] attribute naming a policy or authentication scheme. GrpcJwtAuth " +
+                  "evaluates roles only, so every call to it is denied. Use Roles, or a GrpcJwtAuth rule with Roles and Scopes.")]
+    public static partial void UnsupportedAuthorizeMetadata(ILogger logger, string method);
+
+    [LoggerMessage(EventId = 103, EventName = "MethodPolicyResolved", Level = LogLevel.Debug,
+        Message = "Method {Method}: rule {Prefix}, anonymous {AllowAnonymous}, {RequirementCount} role/scope requirement(s).")]
+    public static partial void MethodPolicyResolved(
+        ILogger logger, string method, string prefix, bool allowAnonymous, int requirementCount);
+
+    // 2xx: keys
+
+    [LoggerMessage(EventId = 200, EventName = "KeysRefreshed", Level = LogLevel.Information,
+        Message = "Loaded {KeyCount} signing key(s) from {Address} ({Trigger}).")]
+    public static partial void KeysRefreshed(ILogger logger, int keyCount, string address, RefreshTrigger trigger);
+
+    [LoggerMessage(EventId = 201, EventName = "KeyRefreshFailedUsingLastKnownGood", Level = LogLevel.Warning,
+        Message = "Refreshing signing keys from {Address} failed ({Trigger}); still validating with the {KeyCount} " +
+                  "last known good key(s) loaded at {RefreshedAt:O}.")]
+    public static partial void KeyRefreshFailedUsingLastKnownGood(
+        ILogger logger, string address, RefreshTrigger trigger, int keyCount, DateTimeOffset? refreshedAt, Exception exception);
+
+    [LoggerMessage(EventId = 202, EventName = "KeyRefreshFailedNoKeys", Level = LogLevel.Error,
+        Message = "Fetching signing keys from {Address} failed ({Trigger}) and no keys are held: calls needing a token " +
+                  "are rejected with Unavailable until the key source answers. Retrying in the background.")]
+    public static partial void KeyRefreshFailedNoKeys(ILogger logger, string address, RefreshTrigger trigger, Exception exception);
+
+    [LoggerMessage(EventId = 203, EventName = "UnknownKeyRefreshSuppressed", Level = LogLevel.Debug,
+        Message = "A token named an unknown kid, but keys were refreshed for that reason less than the minimum refresh interval ago.")]
+    public static partial void UnknownKeyRefreshSuppressed(ILogger logger);
+
+    [LoggerMessage(EventId = 204, EventName = "KeyRefreshWaitTimedOut", Level = LogLevel.Warning,
+        Message = "A call waited {Timeout} for a key refresh and gave up; the refresh goes on in the background.")]
+    public static partial void KeyRefreshWaitTimedOut(ILogger logger, TimeSpan timeout);
+}

@@ -1,0 +1,15 @@
+namespace GrpcJwtAuth;
+
+/// <summary>Names GrpcJwtAuth registers.</summary>
+public static class GrpcJwtAuthDefaults
+{
+    /// <summary>
+    /// The name of the <see cref="System.Net.Http.HttpClient"/> used to fetch discovery documents and key sets.
+    /// Configure it with <c>services.AddHttpClient(GrpcJwtAuthDefaults.BackchannelHttpClientName)</c>, for example to
+    /// trust a private certificate authority or to add a proxy.
+    /// </summary>
+    public const string BackchannelHttpClientName = "GrpcJwtAuth.Backchannel";
+
+    /// <summary>The authentication type of identities GrpcJwtAuth creates: <c>Bearer</c>.</summary>
+    public const string AuthenticationType = "Bearer";
+}

@@ -1,0 +1,116 @@
+namespace GrpcJwtAuth;
+
+/// <summary>
+/// Options for the GrpcJwtAuth server interceptor. Bound from the <c>GrpcJwtAuth</c> configuration section by
+/// <c>AddGrpcJwtAuth()</c>, validated at startup and compiled once into an immutable snapshot.
+/// </summary>
+/// <remarks>
+/// Changes to these options after the host has started are not observed: restart to apply new settings.
+/// Signing keys fetched from <see cref="Authority"/>, <see cref="MetadataAddress"/> or <see cref="JwksUri"/> are
+/// refreshed without a restart.
+/// </remarks>
+public sealed class GrpcJwtAuthOptions
+{
+    /// <summary>The configuration section <c>AddGrpcJwtAuth()</c> binds: <c>GrpcJwtAuth</c>.</summary>
+    public const string SectionName = "GrpcJwtAuth";
+
+    /// <summary>
+    /// The OpenID Connect issuer. Its discovery document, <c>{Authority}/.well-known/openid-configuration</c>, gives the
+    /// JWKS address and, when <see cref="Issuers"/> is empty, the accepted issuer. Defaults to none.
+    /// </summary>
+    public string? Authority { get; set; }
+
+    /// <summary>
+    /// The full address of an OpenID Connect discovery document. Takes precedence over <see cref="Authority"/>.
+    /// Defaults to none.
+    /// </summary>
+    public string? MetadataAddress { get; set; }
+
+    /// <summary>
+    /// The address of a JSON Web Key Set, for issuers without a discovery document. Cannot be combined with
+    /// <see cref="Authority"/> or <see cref="MetadataAddress"/>. Defaults to none.
+    /// </summary>
+    public string? JwksUri { get; set; }
+
+    /// <summary>
+    /// Keys configured in place: PEM public keys or certificates (inline or from a file) and base64 symmetric secrets
+    /// for HS256/384/512. They are used alongside any keys fetched from a key endpoint. Defaults to none.
+    /// </summary>
+    public IList<GrpcJwtAuthStaticKey> StaticKeys { get; } = new List<GrpcJwtAuthStaticKey>();
+
+    /// <summary>
+    /// Accepted <c>iss</c> values. When empty and a discovery document is used, its <c>issuer</c> is accepted.
+    /// Defaults to empty.
+    /// </summary>
+    public IList<string> Issuers { get; } = new List<string>();
+
+    /// <summary>Whether the <c>iss</c> claim is validated. Defaults to <see langword="true"/>.</summary>
+    public bool ValidateIssuer { get; set; } = true;
+
+    /// <summary>Accepted <c>aud</c> values; a token is accepted if any of its audiences is listed. Defaults to empty.</summary>
+    public IList<string> Audiences { get; } = new List<string>();
+
+    /// <summary>
+    /// Whether the <c>aud</c> claim is validated. Switching this off lets tokens minted for other services in, so
+    /// do it only when every token of the issuer is meant for this service. Defaults to <see langword="true"/>.
+    /// </summary>
+    public bool ValidateAudience { get; set; } = true;
+
+    /// <summary>
+    /// Accepted <c>alg</c> values. When empty: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, plus
+    /// HS256, HS384 and HS512 when a symmetric static key is configured. <c>none</c> is never accepted.
+    /// Defaults to empty.
+    /// </summary>
+    public IList<string> ValidAlgorithms { get; } = new List<string>();
+
+    /// <summary>Tolerance applied to <c>exp</c> and <c>nbf</c>. Defaults to 00:00:30.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether discovery and JWKS addresses must use HTTPS. Switch off for local development only.
+    /// Defaults to <see langword="true"/>.
+    /// </summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>
+    /// Claim types whose values are roles. A value may be a string, a JSON array of strings or a space-separated
+    /// string. When empty: <c>roles</c> and <c>role</c>. Defaults to empty.
+    /// </summary>
+    public IList<string> RoleClaimTypes { get; } = new List<string>();
+
+    /// <summary>
+    /// Claim types whose values are scopes (space-separated strings or JSON arrays). When empty: <c>scope</c> and
+    /// <c>scp</c>. Defaults to empty.
+    /// </summary>
+    public IList<string> ScopeClaimTypes { get; } = new List<string>();
+
+    /// <summary>How often signing keys are refreshed in the background. Defaults to 12:00:00.</summary>
+    public TimeSpan JwksAutomaticRefreshInterval { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// The shortest time between two refreshes caused by tokens whose <c>kid</c> is unknown, and the retry delay after
+    /// a failed refresh while keys are held. Defaults to 00:05:00.
+    /// </summary>
+    public TimeSpan JwksMinimumRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long one fetch of the discovery document and key set may take. Defaults to 00:00:10.</summary>
+    public TimeSpan KeyFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a call whose token names an unknown <c>kid</c> waits for the key refresh it triggered (or joined)
+    /// before it is rejected. Defaults to 00:00:05.
+    /// </summary>
+    public TimeSpan KeyRefreshWaitTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The largest token, in characters, that is parsed at all; larger ones are rejected before any parsing or
+    /// signature work. Defaults to 16384.
+    /// </summary>
+    public int MaxTokenLength { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// Authorization rules matched against the method path (<c>/package.Service/Method</c>); the longest matching
+    /// prefix wins. A method no rule matches requires an authenticated caller. Defaults to empty.
+    /// </summary>
+    public IList<GrpcJwtAuthRule> Rules { get; } = new List<GrpcJwtAuthRule>();
+}

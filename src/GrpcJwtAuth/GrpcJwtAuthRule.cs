@@ -1,0 +1,26 @@
+namespace GrpcJwtAuth;
+
+/// <summary>
+/// An authorization rule for every gRPC method whose path (<c>/package.Service/Method</c>) starts with
+/// <see cref="Prefix"/>.
+/// </summary>
+public sealed class GrpcJwtAuthRule
+{
+    /// <summary>
+    /// The method-path prefix, starting with <c>/</c>: <c>/</c> for every method, <c>/greet.Greeter/</c> for one
+    /// service, <c>/greet.Greeter/SayHello</c> for one method. Defaults to empty, which is invalid.
+    /// </summary>
+    public string Prefix { get; set; } = string.Empty;
+
+    /// <summary>Roles of which the caller needs at least one. Defaults to empty (no role required).</summary>
+    public IList<string> Roles { get; } = new List<string>();
+
+    /// <summary>Scopes the caller needs, every one of them. Defaults to empty (no scope required).</summary>
+    public IList<string> Scopes { get; } = new List<string>();
+
+    /// <summary>
+    /// Whether calls need no token at all; a token sent anyway is not validated. Cannot be combined with
+    /// <see cref="Roles"/> or <see cref="Scopes"/>. Defaults to <see langword="false"/>.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+}

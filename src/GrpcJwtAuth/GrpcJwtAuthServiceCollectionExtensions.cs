@@ -1,0 +1,91 @@
+using GrpcJwtAuth;
+using GrpcJwtAuth.Claims;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Rules;
+using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Tokens;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers GrpcJwtAuth in an ASP.NET Core gRPC server.</summary>
+public static class GrpcJwtAuthServiceCollectionExtensions
+{
+    /// <summary>
+    /// Gates every gRPC method of every service behind JWT bearer authentication and the configured rules, with
+    /// options bound from the <c>GrpcJwtAuth</c> configuration section and validated at startup.
+    /// </summary>
+    public static GrpcJwtAuthBuilder AddGrpcJwtAuth(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var backchannel = services.AddHttpClient(GrpcJwtAuthDefaults.BackchannelHttpClientName);
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(GrpcJwtAuthMarker)))
+        {
+            return new GrpcJwtAuthBuilder(services, backchannel);
+        }
+
+        services.AddSingleton<GrpcJwtAuthMarker>();
+
+        // Bound once: binding twice would append every list twice.
+        services.AddOptions<GrpcJwtAuthOptions>()
+            .BindConfiguration(GrpcJwtAuthOptions.SectionName)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpcJwtAuthOptions>, GrpcJwtAuthOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(static sp => CompiledAuthOptions.Create(
+            sp.GetRequiredService<IOptions<GrpcJwtAuthOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(static sp => new SigningKeyManager(
+            sp.GetRequiredService<CompiledAuthOptions>(),
+            CreateRemoteSource(sp),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SigningKeyManager>>()));
+        services.TryAddSingleton<CallerFactory>();
+        services.TryAddSingleton<JwtTokenValidator>();
+        services.TryAddSingleton<MethodPolicyProvider>();
+        services.TryAddSingleton<CallAuthenticator>();
+        services.TryAddSingleton<GrpcJwtAuthInterceptor>();
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, KeyRefreshHostedService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions>, ConfigureGrpcServiceOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, GrpcAuthorizeMetadataMatcherPolicy>());
+
+        return new GrpcJwtAuthBuilder(services, backchannel);
+    }
+
+    /// <summary>
+    /// Like <see cref="AddGrpcJwtAuth(IServiceCollection)"/>, then applies <paramref name="configure"/> after the
+    /// configuration section is bound, so values set in code win.
+    /// </summary>
+    public static GrpcJwtAuthBuilder AddGrpcJwtAuth(this IServiceCollection services, Action<GrpcJwtAuthOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        var builder = services.AddGrpcJwtAuth();
+        services.Configure(configure);
+        return builder;
+    }
+
+    private static IRemoteKeySource? CreateRemoteSource(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<CompiledAuthOptions>();
+        var httpClientFactory = services.GetRequiredService<IHttpClientFactory>();
+        return options.RemoteKind switch
+        {
+            RemoteKeySourceKind.Discovery => new DiscoveryKeySource(options.RemoteAddress!, options.RequireHttpsMetadata, httpClientFactory),
+            RemoteKeySourceKind.Jwks => new JwksKeySource(options.RemoteAddress!, options.RequireHttpsMetadata, httpClientFactory),
+            _ => null,
+        };
+    }
+
+    private sealed class GrpcJwtAuthMarker;
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Hosting;
+
+namespace GrpcJwtAuth.Keys;
+
+/// <summary>Starts the first key fetch when the host starts, without holding up startup.</summary>
+internal sealed class KeyRefreshHostedService(SigningKeyManager keys) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        keys.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,236 @@
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Tokens;
+
+namespace GrpcJwtAuth.Keys;
+
+internal enum RefreshTrigger
+{
+    Startup,
+    Scheduled,
+    UnknownKey,
+}
+
+/// <summary>
+/// Holds the current <see cref="SigningKeySet"/> and refreshes it: at startup, on a timer, and when a token names a
+/// <c>kid</c> not in the set. At most one fetch runs at a time and every caller that needs it shares it; refreshes
+/// caused by unknown <c>kid</c>s start at most once per <see cref="CompiledAuthOptions.MinimumRefreshInterval"/>.
+/// A failed fetch keeps the last keys that worked. The request path reads <see cref="Current"/> without locking.
+/// </summary>
+internal sealed class SigningKeyManager : IDisposable
+{
+    private static readonly TimeSpan FirstRetryWithoutKeys = TimeSpan.FromSeconds(1);
+
+    private readonly CompiledAuthOptions _options;
+    private readonly IRemoteKeySource? _source;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+
+    private volatile SigningKeySet _current;
+    private Task<SigningKeySet>? _inflight;
+    private long _lastUnknownKeyRefresh;
+    private bool _unknownKeyRefreshStarted;
+    private int _consecutiveFailures;
+    private ITimer? _timer;
+    private bool _started;
+    private bool _disposed;
+
+    public SigningKeyManager(
+        CompiledAuthOptions options,
+        IRemoteKeySource? source,
+        TimeProvider timeProvider,
+        ILogger<SigningKeyManager> logger)
+    {
+        _options = options;
+        _source = source;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _current = Build(version: 0, remote: null, refreshedAt: null);
+    }
+
+    /// <summary>The keys in use now.</summary>
+    public SigningKeySet Current => _current;
+
+    /// <summary>Whether keys come from the network (and so can be refreshed).</summary>
+    public bool HasRemoteSource => _source is not null;
+
+    /// <summary>Starts the first fetch and the refresh timer; returns at once. Idempotent.</summary>
+    public void Start()
+    {
+        if (_source is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_started || _disposed)
+            {
+                return;
+            }
+
+            _started = true;
+            _timer = _timeProvider.CreateTimer(
+                static state => ((SigningKeyManager)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        _ = RefreshAsync(RefreshTrigger.Startup);
+    }
+
+    /// <summary>
+    /// Fetches keys now, or joins the fetch already running. Never throws: on failure the returned set is the one
+    /// held before.
+    /// </summary>
+    public Task<SigningKeySet> RefreshAsync(RefreshTrigger trigger)
+    {
+        if (_source is null)
+        {
+            return Task.FromResult(_current);
+        }
+
+        lock (_gate)
+        {
+            return _inflight ??= FetchAsync(_source, trigger);
+        }
+    }
+
+    /// <summary>
+    /// For a token whose <c>kid</c> is not in <paramref name="seen"/>: returns a newer set if one exists, else joins
+    /// or starts a refresh (at most one start per minimum interval) and waits for it, bounded by
+    /// <see cref="CompiledAuthOptions.KeyRefreshWaitTimeout"/>. Returns the current set when no refresh may run.
+    /// </summary>
+    public async ValueTask<SigningKeySet> RefreshForUnknownKeyAsync(SigningKeySet seen, CancellationToken cancellationToken)
+    {
+        var current = _current;
+        if (current.Version != seen.Version || _source is null)
+        {
+            return current;
+        }
+
+        Task<SigningKeySet> refresh;
+        lock (_gate)
+        {
+            if (_inflight is { } running)
+            {
+                refresh = running;
+            }
+            else
+            {
+                var now = _timeProvider.GetTimestamp();
+                if (_unknownKeyRefreshStarted
+                    && _timeProvider.GetElapsedTime(_lastUnknownKeyRefresh, now) < _options.MinimumRefreshInterval)
+                {
+                    Log.UnknownKeyRefreshSuppressed(_logger);
+                    return current;
+                }
+
+                _unknownKeyRefreshStarted = true;
+                _lastUnknownKeyRefresh = now;
+                refresh = _inflight = FetchAsync(_source, RefreshTrigger.UnknownKey);
+            }
+        }
+
+        try
+        {
+            return await refresh.WaitAsync(_options.KeyRefreshWaitTimeout, _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.KeyRefreshWaitTimedOut(_logger, _options.KeyRefreshWaitTimeout);
+            return _current;
+        }
+    }
+
+    private async Task<SigningKeySet> FetchAsync(IRemoteKeySource source, RefreshTrigger trigger)
+    {
+        // Leave the caller's lock before any work.
+        await Task.Yield();
+
+        var previous = _current;
+        SigningKeySet result;
+        bool succeeded;
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.KeyFetchTimeout, _timeProvider);
+            RemoteKeys remote;
+            try
+            {
+                remote = await source.FetchAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Fetching keys took longer than {_options.KeyFetchTimeout}.", ex);
+            }
+
+            result = Build(previous.Version + 1, remote, _timeProvider.GetUtcNow());
+            _current = result;
+            succeeded = true;
+            Log.KeysRefreshed(_logger, result.Keys.Count, source.Address, trigger);
+        }
+        catch (Exception ex)
+        {
+            result = previous;
+            succeeded = false;
+            if (previous.IsEmpty)
+            {
+                Log.KeyRefreshFailedNoKeys(_logger, source.Address, trigger, ex);
+            }
+            else
+            {
+                Log.KeyRefreshFailedUsingLastKnownGood(
+                    _logger, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, ex);
+            }
+        }
+
+        lock (_gate)
+        {
+            _inflight = null;
+            _consecutiveFailures = succeeded ? 0 : _consecutiveFailures + 1;
+            _timer?.Change(NextRefreshDelay(succeeded, result.IsEmpty), Timeout.InfiniteTimeSpan);
+        }
+
+        return result;
+    }
+
+    private TimeSpan NextRefreshDelay(bool succeeded, bool noKeys)
+    {
+        if (succeeded)
+        {
+            // Up to 5% earlier, so that a fleet started together does not refresh together.
+            var jitter = _options.AutomaticRefreshInterval * (Random.Shared.NextDouble() * 0.05);
+            return _options.AutomaticRefreshInterval - jitter;
+        }
+
+        if (!noKeys)
+        {
+            return _options.MinimumRefreshInterval;
+        }
+
+        // Without any key every call fails: retry soon, backing off to the minimum interval.
+        var exponent = Math.Min(_consecutiveFailures - 1, 16);
+        var delay = FirstRetryWithoutKeys * Math.Pow(2, exponent);
+        return delay < _options.MinimumRefreshInterval ? delay : _options.MinimumRefreshInterval;
+    }
+
+    private void OnTimer() => _ = RefreshAsync(RefreshTrigger.Scheduled);
+
+    private SigningKeySet Build(long version, RemoteKeys? remote, DateTimeOffset? refreshedAt)
+    {
+        IReadOnlyList<SecurityKey> keys = remote is null
+            ? _options.StaticKeys
+            : [.. _options.StaticKeys, .. remote.Keys];
+        return new SigningKeySet(version, keys, _options.ParametersFor(keys, remote?.Issuer), refreshedAt);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
+}

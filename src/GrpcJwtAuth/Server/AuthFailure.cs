@@ -1,0 +1,36 @@
+namespace GrpcJwtAuth.Server;
+
+/// <summary>Why a call was not let through. Each value maps to one fixed entry of <see cref="AuthFailures"/>.</summary>
+internal enum AuthFailure
+{
+    None = 0,
+
+    // Metadata
+    MissingAuthorization,
+    MultipleAuthorization,
+    EmptyAuthorization,
+    NotBearerScheme,
+    MissingBearerToken,
+    MalformedBearerValue,
+    TokenTooLarge,
+
+    // Token
+    MalformedToken,
+    EncryptedToken,
+    TokenExpired,
+    TokenNotYetValid,
+    NoExpiration,
+    InvalidLifetime,
+    SignatureKeyNotFound,
+    InvalidSignature,
+    AlgorithmNotAllowed,
+    IssuerNotAccepted,
+    AudienceNotAccepted,
+    TokenInvalid,
+    KeysUnavailable,
+
+    // Authorization
+    MissingRole,
+    MissingScope,
+    UnsupportedAuthorizationMetadata,
+}

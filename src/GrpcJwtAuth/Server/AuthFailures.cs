@@ -1,0 +1,88 @@
+using Grpc.Core;
+
+namespace GrpcJwtAuth.Server;
+
+/// <summary>
+/// The fixed status of each <see cref="AuthFailure"/>. Details are constant sentences: they never carry the token,
+/// the header, an exception message or a claim value, because grpc-dotnet logs every status detail.
+/// </summary>
+internal static class AuthFailures
+{
+    private static readonly FailureInfo[] Table = Build();
+
+    public static FailureInfo Get(AuthFailure failure) => Table[(int)failure];
+
+    private static FailureInfo[] Build()
+    {
+        var table = new FailureInfo[Enum.GetValues<AuthFailure>().Length];
+        void Set(AuthFailure failure, StatusCode code, string tag, string detail) =>
+            table[(int)failure] = new FailureInfo(failure, code, tag, new Status(code, detail));
+
+        const StatusCode Unauthenticated = StatusCode.Unauthenticated;
+        const StatusCode Denied = StatusCode.PermissionDenied;
+
+        Set(AuthFailure.None, StatusCode.OK, "none", string.Empty);
+        Set(AuthFailure.MissingAuthorization, Unauthenticated, "missing_token",
+            "missing token: send 'authorization: Bearer <token>' metadata");
+        Set(AuthFailure.MultipleAuthorization, Unauthenticated, "multiple_authorization",
+            "more than one 'authorization' metadata entry; send exactly one");
+        Set(AuthFailure.EmptyAuthorization, Unauthenticated, "empty_authorization",
+            "'authorization' metadata is empty; send 'Bearer <token>'");
+        Set(AuthFailure.NotBearerScheme, Unauthenticated, "not_bearer",
+            "'authorization' metadata does not use the Bearer scheme");
+        Set(AuthFailure.MissingBearerToken, Unauthenticated, "missing_bearer_token",
+            "'authorization' metadata has the Bearer scheme but no token");
+        Set(AuthFailure.MalformedBearerValue, Unauthenticated, "malformed_authorization",
+            "'authorization' metadata is malformed: expected 'Bearer' followed by one token");
+        Set(AuthFailure.TokenTooLarge, Unauthenticated, "token_too_large",
+            "token too large");
+        Set(AuthFailure.MalformedToken, Unauthenticated, "malformed_token",
+            "token is not a well-formed signed JWT");
+        Set(AuthFailure.EncryptedToken, Unauthenticated, "encrypted_token",
+            "encrypted tokens (JWE) are not accepted");
+        Set(AuthFailure.TokenExpired, Unauthenticated, "token_expired",
+            "token expired");
+        Set(AuthFailure.TokenNotYetValid, Unauthenticated, "token_not_yet_valid",
+            "token not yet valid (nbf is in the future; check the clocks of issuer and server)");
+        Set(AuthFailure.NoExpiration, Unauthenticated, "no_expiration",
+            "token has no exp claim");
+        Set(AuthFailure.InvalidLifetime, Unauthenticated, "invalid_lifetime",
+            "token lifetime is invalid");
+        Set(AuthFailure.SignatureKeyNotFound, Unauthenticated, "key_not_found",
+            "signature key not found");
+        Set(AuthFailure.InvalidSignature, Unauthenticated, "invalid_signature",
+            "signature invalid");
+        Set(AuthFailure.AlgorithmNotAllowed, Unauthenticated, "algorithm_not_allowed",
+            "signing algorithm not allowed");
+        Set(AuthFailure.IssuerNotAccepted, Unauthenticated, "issuer_not_accepted",
+            "issuer not accepted");
+        Set(AuthFailure.AudienceNotAccepted, Unauthenticated, "audience_not_accepted",
+            "audience not accepted");
+        Set(AuthFailure.TokenInvalid, Unauthenticated, "token_invalid",
+            "token invalid");
+        Set(AuthFailure.KeysUnavailable, StatusCode.Unavailable, "keys_unavailable",
+            "signing keys unavailable: the key source could not be reached; retry later");
+        Set(AuthFailure.MissingRole, Denied, "missing_role",
+            "missing required role");
+        Set(AuthFailure.MissingScope, Denied, "missing_scope",
+            "missing required scope");
+        Set(AuthFailure.UnsupportedAuthorizationMetadata, Denied, "unsupported_authorization",
+            "method requires an authorization policy the server cannot evaluate");
+
+        foreach (var entry in table)
+        {
+            if (entry.Status.Detail is null)
+            {
+                throw new InvalidOperationException("Every AuthFailure needs an entry.");
+            }
+        }
+
+        return table;
+    }
+}
+
+/// <summary>One row of the failure table: the status sent, and a short tag for logs and metrics.</summary>
+internal sealed record FailureInfo(AuthFailure Failure, StatusCode Code, string Tag, Status Status)
+{
+    public RpcException CreateException() => new(Status);
+}

@@ -1,0 +1,123 @@
+using GrpcJwtAuth.Claims;
+using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Server;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace GrpcJwtAuth.Tokens;
+
+/// <summary>The outcome of validating one token: a caller, or a failure (and the token's <c>kid</c> when readable).</summary>
+internal readonly record struct TokenCheck(AuthFailure Failure, JwtCaller? Caller, string? KeyId)
+{
+    public static TokenCheck Fail(AuthFailure failure, string? keyId = null) => new(failure, null, keyId);
+}
+
+/// <summary>
+/// Validates tokens with IdentityModel's <see cref="JsonWebTokenHandler"/> against the current
+/// <see cref="SigningKeySet"/>. A token whose <c>kid</c> is not in the set waits (bounded) for a shared refresh,
+/// so a newly published key is accepted on its first call.
+/// </summary>
+internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory callers)
+{
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    public ValueTask<TokenCheck> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        if (!TryRead(token, out var jwt, out var keyId, out var failure))
+        {
+            return ValueTask.FromResult(TokenCheck.Fail(failure, keyId));
+        }
+
+        var set = keys.Current;
+        if (!set.CanValidate(keyId))
+        {
+            return RefreshThenValidateAsync(jwt, keyId, set, cancellationToken);
+        }
+
+        return ValidateAsync(jwt, keyId, set);
+    }
+
+    private async ValueTask<TokenCheck> RefreshThenValidateAsync(
+        JsonWebToken jwt, string? keyId, SigningKeySet seen, CancellationToken cancellationToken)
+    {
+        var set = await keys.RefreshForUnknownKeyAsync(seen, cancellationToken).ConfigureAwait(false);
+        if (set.IsEmpty)
+        {
+            return TokenCheck.Fail(AuthFailure.KeysUnavailable, keyId);
+        }
+
+        if (!set.CanValidate(keyId))
+        {
+            return TokenCheck.Fail(AuthFailure.SignatureKeyNotFound, keyId);
+        }
+
+        return await ValidateAsync(jwt, keyId, set).ConfigureAwait(false);
+    }
+
+    private ValueTask<TokenCheck> ValidateAsync(JsonWebToken jwt, string? keyId, SigningKeySet set)
+    {
+        var pending = _handler.ValidateTokenAsync(jwt, set.Parameters);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return ValueTask.FromResult(Complete(pending.Result, keyId));
+        }
+
+        return AwaitAsync(pending, keyId);
+    }
+
+    private async ValueTask<TokenCheck> AwaitAsync(Task<TokenValidationResult> pending, string? keyId) =>
+        Complete(await pending.ConfigureAwait(false), keyId);
+
+    private TokenCheck Complete(TokenValidationResult result, string? keyId)
+    {
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken validated)
+        {
+            return TokenCheck.Fail(MapException(result.Exception), keyId);
+        }
+
+        return new TokenCheck(AuthFailure.None, callers.Create(validated), keyId);
+    }
+
+    private static bool TryRead(string token, out JsonWebToken jwt, out string? keyId, out AuthFailure failure)
+    {
+        jwt = null!;
+        keyId = null;
+        try
+        {
+            jwt = new JsonWebToken(token);
+            if (jwt.IsEncrypted)
+            {
+                failure = AuthFailure.EncryptedToken;
+                return false;
+            }
+
+            keyId = string.IsNullOrEmpty(jwt.Kid) ? null : jwt.Kid;
+        }
+        catch (Exception)
+        {
+            // Whatever the parser says about hostile input stays here: the reason is enough.
+            failure = AuthFailure.MalformedToken;
+            return false;
+        }
+
+        failure = AuthFailure.None;
+        return true;
+    }
+
+    /// <summary>Maps IdentityModel's exception types to reasons, most derived first.</summary>
+    internal static AuthFailure MapException(Exception? exception) => exception switch
+    {
+        SecurityTokenExpiredException => AuthFailure.TokenExpired,
+        SecurityTokenNotYetValidException => AuthFailure.TokenNotYetValid,
+        SecurityTokenNoExpirationException => AuthFailure.NoExpiration,
+        SecurityTokenInvalidLifetimeException => AuthFailure.InvalidLifetime,
+        SecurityTokenSignatureKeyNotFoundException => AuthFailure.SignatureKeyNotFound,
+        SecurityTokenInvalidAlgorithmException => AuthFailure.AlgorithmNotAllowed,
+        SecurityTokenInvalidSignatureException => AuthFailure.InvalidSignature,
+        SecurityTokenInvalidIssuerException => AuthFailure.IssuerNotAccepted,
+        SecurityTokenInvalidAudienceException => AuthFailure.AudienceNotAccepted,
+        SecurityTokenDecryptionFailedException => AuthFailure.EncryptedToken,
+        SecurityTokenMalformedException => AuthFailure.MalformedToken,
+        _ => AuthFailure.TokenInvalid,
+    };
+}
