@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using GrpcJwtAuth;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
@@ -5,7 +6,6 @@ using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
-using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;

@@ -1,0 +1,7 @@
+namespace GrpcJwtAuth.IntegrationTests;
+
+public class SmokeTests
+{
+    [Fact]
+    public void Proto_compiles() => Assert.NotNull(Protos.Probe.Descriptor);
+}
