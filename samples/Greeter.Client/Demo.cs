@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using GrpcJwtAuth.Client;
+using GrpcJwtAuth.Client.Caching;
+using GrpcJwtAuth.Client.Sources;
+
+namespace Greeter.Client;
+
+/// <summary>
+/// Runs every case of the demo against a running server and prints one line per case: the case, the expected status,
+/// the actual status and the time it took. Returns the number of cases whose status differed.
+/// </summary>
+internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter output)
+{
+    public async Task<int> RunAsync()
+    {
+        var cases = new (string Name, StatusCode Expected, Func<Task<string>> Run)[]
+        {
+            ("valid token", StatusCode.OK, async () =>
+            {
+                var reply = await Client(await tokens.GetAsync("alice", "user")).SayHelloAsync(new HelloRequest { Name = "Alice" });
+                return $"{reply.Message}; subject {reply.Subject}; roles [{string.Join(',', reply.Roles)}]";
+            }),
+            ("admin role allowed", StatusCode.OK, async () =>
+                (await Client(await tokens.GetAsync("root", "admin user")).SayHelloAdminAsync(new HelloRequest { Name = "Root" })).Message),
+            ("admin role denied", StatusCode.PermissionDenied, async () =>
+                (await Client(await tokens.GetAsync("alice", "user")).SayHelloAdminAsync(new HelloRequest { Name = "Alice" })).Message),
+            ("missing token", StatusCode.Unauthenticated, async () =>
+                (await new global::Greeter.Greeter.GreeterClient(channel).SayHelloAsync(new HelloRequest { Name = "Nobody" })).Message),
+            ("expired token", StatusCode.Unauthenticated, async () =>
+                (await Client(await tokens.GetAsync("alice", "user", lifetimeSeconds: -600)).SayHelloAsync(new HelloRequest { Name = "Late" })).Message),
+            ("wrong audience", StatusCode.Unauthenticated, async () =>
+                (await Client(await tokens.GetAsync("alice", "user", audience: "some-other-service")).SayHelloAsync(new HelloRequest { Name = "Lost" })).Message),
+            ("tampered signature", StatusCode.Unauthenticated, async () =>
+                (await Client(DemoTokens.Tamper(await tokens.GetAsync("alice", "admin"))).SayHelloAsync(new HelloRequest { Name = "Mallory" })).Message),
+            ("server stream", StatusCode.OK, async () =>
+            {
+                using var call = Client(await tokens.GetAsync("alice", "user")).StreamHellos(new HelloRequest { Name = "Alice", Count = 3, IntervalMs = 50 });
+                var received = 0;
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                    received++;
+                }
+
+                return received == 3 ? "3 replies" : throw new InvalidOperationException($"expected 3 replies, got {received}");
+            }),
+            ("bidi chat", StatusCode.OK, async () =>
+            {
+                using var call = Client(await tokens.GetAsync("alice", "user")).Chat();
+                var names = new[] { "one", "two", "three" };
+                var replies = new List<string>();
+                foreach (var name in names)
+                {
+                    await call.RequestStream.WriteAsync(new HelloRequest { Name = name });
+                    if (!await call.ResponseStream.MoveNext(CancellationToken.None))
+                    {
+                        throw new InvalidOperationException("the chat ended early");
+                    }
+
+                    replies.Add(call.ResponseStream.Current.Message);
+                }
+
+                await call.RequestStream.CompleteAsync();
+                return string.Join(" / ", replies);
+            }),
+            ("stream cut when token expires", StatusCode.Unauthenticated, async () =>
+            {
+                // Expired 28 s ago: still inside the server's 30 s clock skew for about 2 more seconds.
+                using var call = Client(await tokens.GetAsync("alice", "user", lifetimeSeconds: -28))
+                    .StreamHellos(new HelloRequest { Name = "Alice", Count = 200, IntervalMs = 100 });
+                var received = 0;
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                    received++;
+                }
+
+                return $"all {received} replies arrived; the stream was not cut";
+            }),
+        };
+
+        var failures = 0;
+        output.WriteLine($"{"case",-32} {"expected",-17} {"actual",-17} {"time",8}  detail");
+        foreach (var (name, expected, run) in cases)
+        {
+            var watch = Stopwatch.StartNew();
+            StatusCode? actual;
+            string detail;
+            try
+            {
+                detail = await run();
+                actual = StatusCode.OK;
+            }
+            catch (RpcException ex)
+            {
+                actual = ex.StatusCode;
+                detail = ex.Status.Detail;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or IOException)
+            {
+                actual = null;
+                detail = $"{ex.GetType().Name}: {ex.Message}";
+            }
+
+            watch.Stop();
+            var verdict = actual == expected ? "ok" : "MISMATCH";
+            if (actual != expected)
+            {
+                failures++;
+            }
+
+            output.WriteLine($"{name,-32} {expected,-17} {actual?.ToString() ?? "error",-17} {watch.ElapsedMilliseconds,6}ms  {verdict}: {detail}");
+        }
+
+        output.WriteLine(failures == 0 ? $"demo: all {cases.Length} cases as expected" : $"demo: {failures} of {cases.Length} cases differ");
+        return failures;
+    }
+
+    private global::Greeter.Greeter.GreeterClient Client(string token) =>
+        new(channel.AddJwtCallCredentials(
+            new StaticAccessTokenProvider(new AccessToken(token, DateTimeOffset.MaxValue)),
+            options => options.RetryOnUnauthenticated = false,
+            loggerFactory: null));
+}
