@@ -62,6 +62,11 @@ internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter ou
                 }
 
                 await call.RequestStream.CompleteAsync();
+                while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                {
+                    throw new InvalidOperationException("the chat sent more replies than requests");
+                }
+
                 return string.Join(" / ", replies);
             }),
             ("stream cut when token expires", StatusCode.Unauthenticated, async () =>

@@ -25,19 +25,19 @@ switch (arguments.Command)
         return await new Demo(channel, new DemoTokens(http, address), Console.Out).RunAsync() == 0 ? 0 : 1;
 
     case "hello":
-    {
-        // The everyday setup: client credentials from an identity provider, cached and refreshed, attached to every call.
-        var source = new ClientCredentialsTokenProvider(http, new ClientCredentialsOptions
         {
-            TokenEndpoint = arguments.Get("token-endpoint") ?? new Uri(address, "/connect/token").ToString(),
-            ClientId = arguments.Get("client-id") ?? "greeter-client",
-            ClientSecret = arguments.Get("client-secret") ?? "development-secret",
-        });
-        var invoker = channel.AddJwtCallCredentials(new CachingAccessTokenProvider(source));
-        var reply = await new global::Greeter.Greeter.GreeterClient(invoker).SayHelloAsync(new HelloRequest { Name = arguments.Get("name") ?? "world" });
-        Console.WriteLine($"{reply.Message} (subject {reply.Subject}, roles [{string.Join(',', reply.Roles)}])");
-        return 0;
-    }
+            // The everyday setup: client credentials from an identity provider, cached and refreshed, attached to every call.
+            var source = new ClientCredentialsTokenProvider(http, new ClientCredentialsOptions
+            {
+                TokenEndpoint = arguments.Get("token-endpoint") ?? new Uri(address, "/connect/token").ToString(),
+                ClientId = arguments.Get("client-id") ?? "greeter-client",
+                ClientSecret = arguments.Get("client-secret") ?? "development-secret",
+            });
+            var invoker = channel.AddJwtCallCredentials(new CachingAccessTokenProvider(source));
+            var reply = await new global::Greeter.Greeter.GreeterClient(invoker).SayHelloAsync(new HelloRequest { Name = arguments.Get("name") ?? "world" });
+            Console.WriteLine($"{reply.Message} (subject {reply.Subject}, roles [{string.Join(',', reply.Roles)}])");
+            return 0;
+        }
 
     default:
         Console.Error.WriteLine("usage: Greeter.Client demo|hello [--address URL] [--server-cert PEM | --ca-cert PEM] [--name NAME]");

@@ -109,6 +109,13 @@ public sealed class GrpcJwtAuthOptions
     public int MaxTokenLength { get; set; } = 16 * 1024;
 
     /// <summary>
+    /// Whether streaming calls are ended with <c>Unauthenticated</c> when their token expires (<c>exp</c> plus
+    /// <see cref="ClockSkew"/>) while they run, idle or not; the handler's cancellation token fires so its work stops.
+    /// Defaults to <see langword="true"/>.
+    /// </summary>
+    public bool EndStreamsWhenTokenExpires { get; set; } = true;
+
+    /// <summary>
     /// Authorization rules matched against the method path (<c>/package.Service/Method</c>); the longest matching
     /// prefix wins. A method no rule matches requires an authenticated caller. Defaults to empty.
     /// </summary>

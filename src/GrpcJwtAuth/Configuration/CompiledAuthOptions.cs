@@ -71,6 +71,7 @@ internal sealed class CompiledAuthOptions
         KeyFetchTimeout = options.KeyFetchTimeout;
         KeyRefreshWaitTimeout = options.KeyRefreshWaitTimeout;
         MaxTokenLength = options.MaxTokenLength;
+        EndStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
 
         BaseParameters = new TokenValidationParameters
@@ -125,6 +126,8 @@ internal sealed class CompiledAuthOptions
     public TimeSpan KeyRefreshWaitTimeout { get; }
 
     public int MaxTokenLength { get; }
+
+    public bool EndStreamsWhenTokenExpires { get; }
 
     public LifetimeCheck Lifetime { get; }
 

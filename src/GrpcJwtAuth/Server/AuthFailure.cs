@@ -18,6 +18,7 @@ internal enum AuthFailure
     MalformedToken,
     EncryptedToken,
     TokenExpired,
+    TokenExpiredDuringCall,
     TokenNotYetValid,
     NoExpiration,
     InvalidLifetime,

@@ -42,6 +42,8 @@ internal static class AuthFailures
             "encrypted tokens (JWE) are not accepted");
         Set(AuthFailure.TokenExpired, Unauthenticated, "token_expired",
             "token expired");
+        Set(AuthFailure.TokenExpiredDuringCall, Unauthenticated, "token_expired_during_call",
+            "token expired during the call; start a new call with a fresh token");
         Set(AuthFailure.TokenNotYetValid, Unauthenticated, "token_not_yet_valid",
             "token not yet valid (nbf is in the future; check the clocks of issuer and server)");
         Set(AuthFailure.NoExpiration, Unauthenticated, "no_expiration",

@@ -1,14 +1,22 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using GrpcJwtAuth.Configuration;
 
 namespace GrpcJwtAuth.Server;
 
 /// <summary>
 /// The one server interceptor, registered first for every service: no handler runs before the call is authenticated
-/// and authorized. A DI singleton; completes synchronously when validation does.
+/// and authorized. A DI singleton. Unary calls complete synchronously when validation does; streaming calls are also
+/// ended when their token expires (see <see cref="StreamExpiry"/>).
 /// </summary>
-internal sealed class GrpcJwtAuthInterceptor(CallAuthenticator authenticator) : Interceptor
+internal sealed class GrpcJwtAuthInterceptor(
+    CallAuthenticator authenticator,
+    CompiledAuthOptions options,
+    TimeProvider timeProvider) : Interceptor
 {
+    private readonly bool _endStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
+    private readonly TimeSpan _clockSkew = options.ClockSkew;
+
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -29,69 +37,88 @@ internal sealed class GrpcJwtAuthInterceptor(CallAuthenticator authenticator) : 
         }
     }
 
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var pending = authenticator.AuthenticateAsync(context);
-        if (pending.IsCompletedSuccessfully)
+        ThrowIfFailed(await authenticator.AuthenticateAsync(context).ConfigureAwait(false));
+        using var expiry = StartExpiry(context);
+        if (expiry is null)
         {
-            ThrowIfFailed(pending.Result);
-            return continuation(requestStream, context);
+            return await continuation(requestStream, context).ConfigureAwait(false);
         }
 
-        return Awaited(pending, requestStream, context, continuation);
-
-        static async Task<TResponse> Awaited(
-            ValueTask<AuthFailure> pending, IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
-            ClientStreamingServerMethod<TRequest, TResponse> continuation)
+        try
         {
-            ThrowIfFailed(await pending.ConfigureAwait(false));
-            return await continuation(requestStream, context).ConfigureAwait(false);
+            var response = await continuation(
+                new ExpiringStreamReader<TRequest>(requestStream, expiry), new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
+            expiry.ThrowIfExpired();
+            return response;
+        }
+        catch (Exception ex) when (expiry.Expired && ex is not RpcException { StatusCode: StatusCode.Unauthenticated })
+        {
+            throw StreamExpiry.CreateException();
         }
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var pending = authenticator.AuthenticateAsync(context);
-        if (pending.IsCompletedSuccessfully)
+        ThrowIfFailed(await authenticator.AuthenticateAsync(context).ConfigureAwait(false));
+        using var expiry = StartExpiry(context);
+        if (expiry is null)
         {
-            ThrowIfFailed(pending.Result);
-            return continuation(request, responseStream, context);
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+            return;
         }
 
-        return Awaited(pending, request, responseStream, context, continuation);
-
-        static async Task Awaited(
-            ValueTask<AuthFailure> pending, TRequest request, IServerStreamWriter<TResponse> responseStream,
-            ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+        try
         {
-            ThrowIfFailed(await pending.ConfigureAwait(false));
-            await continuation(request, responseStream, context).ConfigureAwait(false);
+            await continuation(
+                request, new ExpiringStreamWriter<TResponse>(responseStream, expiry), new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
+            expiry.ThrowIfExpired();
+        }
+        catch (Exception ex) when (expiry.Expired && ex is not RpcException { StatusCode: StatusCode.Unauthenticated })
+        {
+            throw StreamExpiry.CreateException();
         }
     }
 
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var pending = authenticator.AuthenticateAsync(context);
-        if (pending.IsCompletedSuccessfully)
+        ThrowIfFailed(await authenticator.AuthenticateAsync(context).ConfigureAwait(false));
+        using var expiry = StartExpiry(context);
+        if (expiry is null)
         {
-            ThrowIfFailed(pending.Result);
-            return continuation(requestStream, responseStream, context);
-        }
-
-        return Awaited(pending, requestStream, responseStream, context, continuation);
-
-        static async Task Awaited(
-            ValueTask<AuthFailure> pending, IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
-            ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-        {
-            ThrowIfFailed(await pending.ConfigureAwait(false));
             await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+            return;
         }
+
+        try
+        {
+            await continuation(
+                new ExpiringStreamReader<TRequest>(requestStream, expiry),
+                new ExpiringStreamWriter<TResponse>(responseStream, expiry),
+                new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
+            expiry.ThrowIfExpired();
+        }
+        catch (Exception ex) when (expiry.Expired && ex is not RpcException { StatusCode: StatusCode.Unauthenticated })
+        {
+            throw StreamExpiry.CreateException();
+        }
+    }
+
+    /// <summary>Watches the caller's token for the length of a streaming call; none for anonymous calls.</summary>
+    private StreamExpiry? StartExpiry(ServerCallContext context)
+    {
+        if (!_endStreamsWhenTokenExpires || context.GetHttpContext().Features.Get<JwtCaller>() is not { } caller)
+        {
+            return null;
+        }
+
+        return StreamExpiry.Start(context, caller.ExpiresAt + _clockSkew, timeProvider);
     }
 
     private static void ThrowIfFailed(AuthFailure failure)

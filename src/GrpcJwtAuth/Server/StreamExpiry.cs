@@ -1,0 +1,179 @@
+using Grpc.Core;
+
+namespace GrpcJwtAuth.Server;
+
+/// <summary>
+/// Ends a streaming call when its token expires (<c>exp</c> + clock skew): a timer on the injected
+/// <see cref="TimeProvider"/> cancels the token the handler sees, so idle streams end too, and every later read or
+/// write fails. The interceptor then reports <c>Unauthenticated</c>.
+/// </summary>
+internal sealed class StreamExpiry : IDisposable
+{
+    // Timers cannot be set much further out than this; a token living longer is not cut.
+    private static readonly TimeSpan LongestTimer = TimeSpan.FromDays(30);
+
+    private readonly CancellationTokenSource _cancellation;
+    private readonly ITimer _timer;
+    private volatile bool _expired;
+
+    private StreamExpiry(CancellationToken callCancelled, TimeSpan dueIn, TimeProvider timeProvider)
+    {
+        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(callCancelled);
+        _timer = timeProvider.CreateTimer(
+            static state => ((StreamExpiry)state!).Expire(), this, dueIn, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Cancelled when the call is cancelled or the token expires.</summary>
+    public CancellationToken Token => _cancellation.Token;
+
+    public bool Expired => _expired;
+
+    /// <summary>Starts watching, or returns <see langword="null"/> when the deadline is too far away to matter.</summary>
+    public static StreamExpiry? Start(ServerCallContext context, DateTimeOffset deadline, TimeProvider timeProvider)
+    {
+        var dueIn = deadline - timeProvider.GetUtcNow();
+        if (dueIn > LongestTimer)
+        {
+            return null;
+        }
+
+        return new StreamExpiry(context.CancellationToken, dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn, timeProvider);
+    }
+
+    public void ThrowIfExpired()
+    {
+        if (_expired)
+        {
+            throw CreateException();
+        }
+    }
+
+    public static RpcException CreateException() => AuthFailures.Get(AuthFailure.TokenExpiredDuringCall).CreateException();
+
+    private void Expire()
+    {
+        _expired = true;
+        try
+        {
+            _cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call ended first.
+        }
+    }
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _cancellation.Dispose();
+    }
+}
+
+/// <summary>The handler's view of a call whose token can expire: the same call, with the expiry's cancellation token.</summary>
+internal sealed class ExpiringServerCallContext(ServerCallContext inner, StreamExpiry expiry) : ServerCallContext
+{
+    // grpc-dotnet's GetHttpContext() falls back to this user-state key for wrapped contexts.
+    private const string HttpContextKey = "__HttpContext";
+
+    private readonly IDictionary<object, object> _userState = WithHttpContext(inner);
+
+    protected override string MethodCore => inner.Method;
+
+    protected override string HostCore => inner.Host;
+
+    protected override string PeerCore => inner.Peer;
+
+    protected override DateTime DeadlineCore => inner.Deadline;
+
+    protected override Metadata RequestHeadersCore => inner.RequestHeaders;
+
+    protected override CancellationToken CancellationTokenCore => expiry.Token;
+
+    protected override Metadata ResponseTrailersCore => inner.ResponseTrailers;
+
+    protected override Status StatusCore
+    {
+        get => inner.Status;
+        set => inner.Status = value;
+    }
+
+    protected override WriteOptions? WriteOptionsCore
+    {
+        get => inner.WriteOptions;
+        set => inner.WriteOptions = value;
+    }
+
+    protected override AuthContext AuthContextCore => inner.AuthContext;
+
+    protected override IDictionary<object, object> UserStateCore => _userState;
+
+    protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) =>
+        inner.CreatePropagationToken(options);
+
+    protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders)
+    {
+        expiry.ThrowIfExpired();
+        return inner.WriteResponseHeadersAsync(responseHeaders);
+    }
+
+    private static IDictionary<object, object> WithHttpContext(ServerCallContext inner)
+    {
+        var state = inner.UserState;
+        state[HttpContextKey] = inner.GetHttpContext();
+        return state;
+    }
+}
+
+/// <summary>Reads requests until the token expires; then fails with <c>Unauthenticated</c>.</summary>
+internal sealed class ExpiringStreamReader<T>(IAsyncStreamReader<T> inner, StreamExpiry expiry) : IAsyncStreamReader<T>
+{
+    public T Current => inner.Current;
+
+    public async Task<bool> MoveNext(CancellationToken cancellationToken)
+    {
+        expiry.ThrowIfExpired();
+        CancellationTokenSource? linked = null;
+        var token = expiry.Token;
+        if (cancellationToken.CanBeCanceled && cancellationToken != expiry.Token)
+        {
+            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+            token = linked.Token;
+        }
+
+        try
+        {
+            return await inner.MoveNext(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (expiry.Expired)
+        {
+            throw StreamExpiry.CreateException();
+        }
+        finally
+        {
+            linked?.Dispose();
+        }
+    }
+}
+
+/// <summary>Writes responses until the token expires; then fails with <c>Unauthenticated</c>.</summary>
+internal sealed class ExpiringStreamWriter<T>(IServerStreamWriter<T> inner, StreamExpiry expiry) : IServerStreamWriter<T>
+{
+    public WriteOptions? WriteOptions
+    {
+        get => inner.WriteOptions;
+        set => inner.WriteOptions = value;
+    }
+
+    public Task WriteAsync(T message)
+    {
+        expiry.ThrowIfExpired();
+        return inner.WriteAsync(message);
+    }
+
+    public Task WriteAsync(T message, CancellationToken cancellationToken)
+    {
+        expiry.ThrowIfExpired();
+        return inner.WriteAsync(message, cancellationToken);
+    }
+}
