@@ -7,13 +7,28 @@ using GrpcJwtAuth.Client.Sources;
 
 namespace Greeter.Client;
 
+/// <summary>One demo case's outcome; <see cref="Actual"/> is null when the case failed outside gRPC.</summary>
+internal sealed record DemoResult(string Case, StatusCode Expected, StatusCode? Actual, TimeSpan Elapsed, string Detail)
+{
+    public bool AsExpected => Actual == Expected;
+}
+
 /// <summary>
 /// Runs every case of the demo against a running server and prints one line per case: the case, the expected status,
-/// the actual status and the time it took. Returns the number of cases whose status differed.
+/// the actual status and the time it took.
 /// </summary>
 internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter output)
 {
+    /// <summary>Runs and prints every case; returns the number of cases whose status differed.</summary>
     public async Task<int> RunAsync()
+    {
+        var results = await RunCasesAsync();
+        var failures = results.Count(result => !result.AsExpected);
+        output.WriteLine(failures == 0 ? $"demo: all {results.Count} cases as expected" : $"demo: {failures} of {results.Count} cases differ");
+        return failures;
+    }
+
+    public async Task<IReadOnlyList<DemoResult>> RunCasesAsync()
     {
         var cases = new (string Name, StatusCode Expected, Func<Task<string>> Run)[]
         {
@@ -84,7 +99,7 @@ internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter ou
             }),
         };
 
-        var failures = 0;
+        var results = new List<DemoResult>();
         output.WriteLine($"{"case",-32} {"expected",-17} {"actual",-17} {"time",8}  detail");
         foreach (var (name, expected, run) in cases)
         {
@@ -108,17 +123,13 @@ internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter ou
             }
 
             watch.Stop();
-            var verdict = actual == expected ? "ok" : "MISMATCH";
-            if (actual != expected)
-            {
-                failures++;
-            }
-
-            output.WriteLine($"{name,-32} {expected,-17} {actual?.ToString() ?? "error",-17} {watch.ElapsedMilliseconds,6}ms  {verdict}: {detail}");
+            var result = new DemoResult(name, expected, actual, watch.Elapsed, detail);
+            results.Add(result);
+            output.WriteLine(
+                $"{name,-32} {expected,-17} {actual?.ToString() ?? "error",-17} {watch.ElapsedMilliseconds,6}ms  {(result.AsExpected ? "ok" : "MISMATCH")}: {detail}");
         }
 
-        output.WriteLine(failures == 0 ? $"demo: all {cases.Length} cases as expected" : $"demo: {failures} of {cases.Length} cases differ");
-        return failures;
+        return results;
     }
 
     private global::Greeter.Greeter.GreeterClient Client(string token) =>
