@@ -9,8 +9,8 @@ namespace GrpcJwtAuth.Server;
 /// <summary>
 /// ASP.NET Core's endpoint middleware refuses to run an endpoint carrying <c>[Authorize]</c> unless its
 /// authorization middleware ran. For gRPC methods the GrpcJwtAuth interceptor is that authorization, so when every
-/// candidate endpoint of a request is a gRPC method this policy records that authorization is handled. Endpoints
-/// that are not gRPC methods keep ASP.NET Core's check.
+/// candidate endpoint of a request that carries authorization metadata is a gRPC method this policy records that
+/// authorization is handled. Endpoints that are not gRPC methods keep ASP.NET Core's check.
 /// </summary>
 internal sealed class GrpcAuthorizeMetadataMatcherPolicy : MatcherPolicy, IEndpointSelectorPolicy
 {
@@ -45,7 +45,15 @@ internal sealed class GrpcAuthorizeMetadataMatcherPolicy : MatcherPolicy, IEndpo
                 continue;
             }
 
-            if (candidates[i].Endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is null)
+            // grpc-dotnet's "unimplemented method/service" catch-all endpoints are valid candidates for every gRPC
+            // path; they carry no authorization metadata, so EndpointMiddleware has nothing to check on them.
+            var metadata = candidates[i].Endpoint.Metadata;
+            if (metadata.GetMetadata<IAuthorizeData>() is null && metadata.GetMetadata<AuthorizationPolicy>() is null)
+            {
+                continue;
+            }
+
+            if (metadata.GetMetadata<GrpcMethodMetadata>() is null)
             {
                 return Task.CompletedTask;
             }

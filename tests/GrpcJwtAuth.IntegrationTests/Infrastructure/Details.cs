@@ -1,0 +1,28 @@
+namespace GrpcJwtAuth.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The status details of src/GrpcJwtAuth/Server/AuthFailures.cs, copied on purpose: a change to what clients see
+/// must change a test too.
+/// </summary>
+public static class Details
+{
+    public const string MissingToken = "missing token: send 'authorization: Bearer <token>' metadata";
+    public const string MultipleAuthorization = "more than one 'authorization' metadata entry; send exactly one";
+    public const string EmptyAuthorization = "'authorization' metadata is empty; send 'Bearer <token>'";
+    public const string NotBearer = "'authorization' metadata does not use the Bearer scheme";
+    public const string MissingBearerToken = "'authorization' metadata has the Bearer scheme but no token";
+    public const string MalformedAuthorization = "'authorization' metadata is malformed: expected 'Bearer' followed by one token";
+    public const string TokenTooLarge = "token too large";
+    public const string MalformedToken = "token is not a well-formed signed JWT";
+    public const string TokenExpired = "token expired";
+    public const string TokenNotYetValid = "token not yet valid (nbf is in the future; check the clocks of issuer and server)";
+    public const string NoExpiration = "token has no exp claim";
+    public const string KeyNotFound = "signature key not found";
+    public const string InvalidSignature = "signature invalid";
+    public const string AlgorithmNotAllowed = "signing algorithm not allowed";
+    public const string IssuerNotAccepted = "issuer not accepted";
+    public const string AudienceNotAccepted = "audience not accepted";
+    public const string KeysUnavailable = "signing keys unavailable: the key source could not be reached; retry later";
+    public const string MissingRole = "missing required role";
+    public const string MissingScope = "missing required scope";
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace GrpcJwtAuth.IntegrationTests.Infrastructure;
+
+/// <summary>What both in-process servers share: a slim host on 127.0.0.1 over TLS, logging only into a capture.</summary>
+internal static class TestHost
+{
+    public static WebApplicationBuilder CreateBuilder(
+        string name, LogCapture logs, LogLevel minimumLevel, TestCertificate certificate, int port, HttpProtocols protocols)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = name,
+            EnvironmentName = Environments.Development,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(minimumLevel);
+        builder.Logging.AddProvider(logs.CreateProvider());
+
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TestTimeout.Default);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
+        {
+            listen.Protocols = protocols;
+            listen.UseHttps(certificate.Certificate);
+        }));
+
+        return builder;
+    }
+
+    /// <summary>Starts the app and returns the port the OS gave it (read after start, never guessed).</summary>
+    public static async Task<int> StartAsync(WebApplication app)
+    {
+        await app.StartAsync().DefaultTimeout();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        return new Uri(Assert.Single(addresses)).Port;
+    }
+
+    public static async Task StopAsync(WebApplication app)
+    {
+        await app.StopAsync().DefaultTimeout();
+        await app.DisposeAsync();
+    }
+}
