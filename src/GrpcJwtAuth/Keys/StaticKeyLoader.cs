@@ -24,10 +24,8 @@ internal static class StaticKeyLoader
             ? LoadSymmetric(entry.SymmetricSecret, settingName)
             : LoadPem(entry.Pem ?? ReadPemFile(entry.PemFile!, settingName), settingName);
 
-        if (!string.IsNullOrWhiteSpace(entry.KeyId))
-        {
-            key.KeyId = entry.KeyId;
-        }
+        // Also clears the thumbprint X509SecurityKey takes as its kid: a key without KeyId is tried for any token.
+        key.KeyId = string.IsNullOrWhiteSpace(entry.KeyId) ? null : entry.KeyId;
 
         return key;
     }
@@ -74,20 +72,26 @@ internal static class StaticKeyLoader
             throw new InvalidOperationException($"{settingName} holds no PEM block.");
         }
 
-        var label = pem.AsSpan()[fields.Label];
-        if (label.Contains("PRIVATE KEY", StringComparison.Ordinal))
+        // A private key anywhere in the text is refused, not only in the first block.
+        for (var rest = pem.AsSpan(); PemEncoding.TryFind(rest, out var block); rest = rest[block.Location.End..])
         {
-            throw new InvalidOperationException(
-                $"{settingName} holds a private key; configure the public key (PUBLIC KEY or CERTIFICATE) instead.");
+            if (rest[block.Label].Contains("PRIVATE KEY", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(
+                    $"{settingName} holds a private key; configure the public key (PUBLIC KEY or CERTIFICATE) instead.");
+            }
         }
 
+        // Only the first block is read: ImportFromPem throws ArgumentException on text holding several keys.
+        var label = pem.AsSpan()[fields.Label];
+        var first = pem[fields.Location];
         try
         {
             return label switch
             {
-                "CERTIFICATE" => LoadCertificate(pem, settingName),
-                "RSA PUBLIC KEY" => LoadRsa(pem, settingName),
-                "PUBLIC KEY" => LoadPublicKey(pem, settingName),
+                "CERTIFICATE" => LoadCertificate(first, settingName),
+                "RSA PUBLIC KEY" => LoadRsa(first, settingName),
+                "PUBLIC KEY" => LoadPublicKey(first, settingName),
                 _ => throw new InvalidOperationException(
                     $"{settingName} holds a PEM block labelled '{label}'; expected PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE."),
             };

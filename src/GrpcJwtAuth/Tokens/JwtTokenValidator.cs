@@ -29,12 +29,32 @@ internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory ca
         }
 
         var set = keys.Current;
+
+        // IdentityModel reports a disallowed alg as a signature failure (IDX10511): check it first, for the right
+        // reason and so that such a token never triggers a key refresh.
+        if (!IsAllowedAlgorithm(jwt.Alg, set.Parameters))
+        {
+            return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId));
+        }
+
         if (!set.CanValidate(keyId))
         {
             return RefreshThenValidateAsync(jwt, keyId, set, cancellationToken);
         }
 
         return ValidateAsync(jwt, keyId, set);
+    }
+
+    private static bool IsAllowedAlgorithm(string? algorithm, TokenValidationParameters parameters)
+    {
+        var allowed = parameters.ValidAlgorithms;
+        if (allowed is null or ICollection<string> { Count: 0 })
+        {
+            return true;
+        }
+
+        // An array (what CompiledAuthOptions sets) is an ICollection: an ordinal Contains with no allocation.
+        return !string.IsNullOrEmpty(algorithm) && allowed.Contains(algorithm);
     }
 
     private async ValueTask<TokenCheck> RefreshThenValidateAsync(

@@ -1,0 +1,456 @@
+using System.Security.Cryptography;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Testing;
+
+namespace GrpcJwtAuth.Tests.Configuration;
+
+public class GrpcJwtAuthOptionsValidatorTests
+{
+    private static readonly string RsaPem = RSA.Create(2048).ExportSubjectPublicKeyInfoPem();
+
+    public static TheoryData<string, Action<GrpcJwtAuthOptions>, string> InvalidOptions() => new()
+    {
+        {
+            "no key source",
+            options => options.StaticKeys.Clear(),
+            "No signing key source is configured; set GrpcJwtAuth:Authority, GrpcJwtAuth:MetadataAddress, GrpcJwtAuth:JwksUri or GrpcJwtAuth:StaticKeys."
+        },
+        {
+            "JwksUri with Authority",
+            options =>
+            {
+                options.Authority = "https://issuer.test";
+                options.JwksUri = "https://issuer.test/keys";
+            },
+            "GrpcJwtAuth:JwksUri cannot be combined with GrpcJwtAuth:Authority or GrpcJwtAuth:MetadataAddress"
+        },
+        {
+            "JwksUri with MetadataAddress",
+            options =>
+            {
+                options.MetadataAddress = "https://issuer.test/.well-known/openid-configuration";
+                options.JwksUri = "https://issuer.test/keys";
+            },
+            "GrpcJwtAuth:JwksUri cannot be combined"
+        },
+        {
+            "http JwksUri",
+            options => options.JwksUri = "http://issuer.test/keys",
+            "GrpcJwtAuth:JwksUri 'http://issuer.test/keys' does not use HTTPS; use an https address, or set GrpcJwtAuth:RequireHttpsMetadata=false (development only)."
+        },
+        {
+            "http Authority",
+            options => options.Authority = "http://issuer.test",
+            "GrpcJwtAuth:Authority 'http://issuer.test' does not use HTTPS"
+        },
+        {
+            "http MetadataAddress",
+            options => options.MetadataAddress = "http://issuer.test/.well-known/openid-configuration",
+            "GrpcJwtAuth:MetadataAddress 'http://issuer.test/.well-known/openid-configuration' does not use HTTPS"
+        },
+        {
+            "relative JwksUri",
+            options => options.JwksUri = "/keys",
+            "GrpcJwtAuth:JwksUri '/keys' is not an absolute http(s) address."
+        },
+        {
+            "JwksUri not a URL",
+            options => options.JwksUri = "issuer keys",
+            "GrpcJwtAuth:JwksUri 'issuer keys' is not an absolute http(s) address."
+        },
+        {
+            "ftp Authority",
+            options => options.Authority = "ftp://issuer.test",
+            "GrpcJwtAuth:Authority 'ftp://issuer.test' is not an absolute http(s) address."
+        },
+        {
+            "no audiences",
+            options => options.Audiences.Clear(),
+            "GrpcJwtAuth:Audiences is empty; set it or set GrpcJwtAuth:ValidateAudience=false."
+        },
+        {
+            "blank audience",
+            options => options.Audiences.Add(" "),
+            "GrpcJwtAuth:Audiences:1 is empty."
+        },
+        {
+            "no issuers without discovery",
+            options => options.Issuers.Clear(),
+            "GrpcJwtAuth:Issuers is empty; set it, use GrpcJwtAuth:Authority (whose discovery document names the issuer), or set GrpcJwtAuth:ValidateIssuer=false."
+        },
+        {
+            "no issuers with a JWKS address",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.JwksUri = "https://issuer.test/keys";
+            },
+            "GrpcJwtAuth:Issuers is empty"
+        },
+        {
+            "blank issuer",
+            options => options.Issuers.Insert(0, ""),
+            "GrpcJwtAuth:Issuers:0 is empty."
+        },
+        {
+            "none in ValidAlgorithms",
+            options => options.ValidAlgorithms.Add("none"),
+            "GrpcJwtAuth:ValidAlgorithms lists 'none'; unsigned tokens are never accepted."
+        },
+        {
+            "None in ValidAlgorithms",
+            options => options.ValidAlgorithms.Add("None"),
+            "GrpcJwtAuth:ValidAlgorithms lists 'none'"
+        },
+        {
+            "HS256 without a symmetric key",
+            options => options.ValidAlgorithms.Add("HS256"),
+            "GrpcJwtAuth:ValidAlgorithms lists 'HS256' but no symmetric key is configured; HMAC algorithms need a GrpcJwtAuth:StaticKeys entry with SymmetricSecret."
+        },
+        {
+            "unknown algorithm",
+            options => options.ValidAlgorithms.Add("RS1024"),
+            "GrpcJwtAuth:ValidAlgorithms lists 'RS1024', which is not a supported JWS algorithm"
+        },
+        {
+            "lower-case algorithm",
+            options => options.ValidAlgorithms.Add("rs256"),
+            "GrpcJwtAuth:ValidAlgorithms lists 'rs256', which is not a supported JWS algorithm"
+        },
+        {
+            "negative clock skew",
+            options => options.ClockSkew = TimeSpan.FromSeconds(-1),
+            "GrpcJwtAuth:ClockSkew is -00:00:01; it must be between 00:00:00 and 00:10:00."
+        },
+        {
+            "clock skew over ten minutes",
+            options => options.ClockSkew = TimeSpan.FromMinutes(11),
+            "GrpcJwtAuth:ClockSkew is 00:11:00"
+        },
+        {
+            "minimum refresh interval under a second",
+            options => options.JwksMinimumRefreshInterval = TimeSpan.FromMilliseconds(999),
+            "GrpcJwtAuth:JwksMinimumRefreshInterval is 00:00:00.9990000; it must be at least 00:00:01."
+        },
+        {
+            "automatic interval shorter than minimum",
+            options =>
+            {
+                options.JwksMinimumRefreshInterval = TimeSpan.FromMinutes(10);
+                options.JwksAutomaticRefreshInterval = TimeSpan.FromMinutes(9);
+            },
+            "GrpcJwtAuth:JwksAutomaticRefreshInterval (00:09:00) must not be shorter than GrpcJwtAuth:JwksMinimumRefreshInterval (00:10:00)."
+        },
+        {
+            "zero fetch timeout",
+            options => options.KeyFetchTimeout = TimeSpan.Zero,
+            "GrpcJwtAuth:KeyFetchTimeout is 00:00:00; it must be positive."
+        },
+        {
+            "negative refresh wait",
+            options => options.KeyRefreshWaitTimeout = TimeSpan.FromSeconds(-1),
+            "GrpcJwtAuth:KeyRefreshWaitTimeout is -00:00:01; it must not be negative."
+        },
+        {
+            "MaxTokenLength too small",
+            options => options.MaxTokenLength = 1023,
+            "GrpcJwtAuth:MaxTokenLength is 1023; it must be between 1024 and 1048576."
+        },
+        {
+            "MaxTokenLength too large",
+            options => options.MaxTokenLength = 1024 * 1024 + 1,
+            "GrpcJwtAuth:MaxTokenLength is 1048577; it must be between 1024 and 1048576."
+        },
+        {
+            "rule with empty prefix",
+            options => options.Rules.Add(new GrpcJwtAuthRule()),
+            "GrpcJwtAuth:Rules:0:Prefix is empty; set a method-path prefix such as '/' or '/package.Service/'."
+        },
+        {
+            "rule prefix without leading slash",
+            options => options.Rules.Add(new GrpcJwtAuthRule { Prefix = "greet.Greeter/" }),
+            "GrpcJwtAuth:Rules:0:Prefix 'greet.Greeter/' must start with '/' and contain no whitespace, as in '/package.Service/Method'."
+        },
+        {
+            "rule prefix with whitespace",
+            options => options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/greet.Greeter/ SayHello" }),
+            "GrpcJwtAuth:Rules:0:Prefix '/greet.Greeter/ SayHello' must start with '/' and contain no whitespace"
+        },
+        {
+            "duplicate rule prefix",
+            options =>
+            {
+                options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/greet.Greeter/" });
+                options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/greet.Greeter/" });
+            },
+            "GrpcJwtAuth:Rules:1:Prefix '/greet.Greeter/' is listed by an earlier rule too; merge the two."
+        },
+        {
+            "AllowAnonymous with Roles",
+            options =>
+            {
+                var rule = new GrpcJwtAuthRule { Prefix = "/", AllowAnonymous = true };
+                rule.Roles.Add("admin");
+                options.Rules.Add(rule);
+            },
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles or Scopes; anonymous callers have neither. Remove one."
+        },
+        {
+            "AllowAnonymous with Scopes",
+            options =>
+            {
+                var rule = new GrpcJwtAuthRule { Prefix = "/", AllowAnonymous = true };
+                rule.Scopes.Add("greet.read");
+                options.Rules.Add(rule);
+            },
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles or Scopes"
+        },
+        {
+            "blank role",
+            options =>
+            {
+                var rule = new GrpcJwtAuthRule { Prefix = "/" };
+                rule.Roles.Add("admin");
+                rule.Roles.Add("  ");
+                options.Rules.Add(rule);
+            },
+            "GrpcJwtAuth:Rules:0:Roles:1 is empty."
+        },
+        {
+            "blank scope",
+            options =>
+            {
+                var rule = new GrpcJwtAuthRule { Prefix = "/" };
+                rule.Scopes.Add("");
+                options.Rules.Add(rule);
+            },
+            "GrpcJwtAuth:Rules:0:Scopes:0 is empty."
+        },
+        {
+            "null rule",
+            options => options.Rules.Add(null!),
+            "GrpcJwtAuth:Rules:0 is empty."
+        },
+        {
+            "blank role claim type",
+            options => options.RoleClaimTypes.Add(""),
+            "GrpcJwtAuth:RoleClaimTypes:0 is empty."
+        },
+        {
+            "blank scope claim type",
+            options => options.ScopeClaimTypes.Add(" "),
+            "GrpcJwtAuth:ScopeClaimTypes:0 is empty."
+        },
+        {
+            "bad static key",
+            options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = "not a pem" }),
+            "GrpcJwtAuth:StaticKeys:1 holds no PEM block."
+        },
+        {
+            "static private key",
+            options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = RSA.Create(2048).ExportPkcs8PrivateKeyPem() }),
+            "GrpcJwtAuth:StaticKeys:1 holds a private key; configure the public key (PUBLIC KEY or CERTIFICATE) instead."
+        },
+        {
+            "static key with two sources",
+            options => options.StaticKeys[0].SymmetricSecret = Convert.ToBase64String(new byte[32]),
+            "GrpcJwtAuth:StaticKeys:0 must set exactly one of Pem, PemFile and SymmetricSecret."
+        },
+        {
+            "short static secret",
+            options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { SymmetricSecret = Convert.ToBase64String(new byte[16]) }),
+            "GrpcJwtAuth:StaticKeys:1:SymmetricSecret is 16 bytes; HMAC secrets need at least 32 bytes."
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidOptions))]
+    public void Validate_InvalidOptions_EnsureValidationErrors(string description, Action<GrpcJwtAuthOptions> change, string expected)
+    {
+        var options = ValidOptions();
+        change(options);
+
+        var result = new GrpcJwtAuthOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed, description);
+        var failure = Assert.Single(result.Failures!);
+        Assert.True(failure.StartsWith(expected, StringComparison.Ordinal), $"{description}: expected '{expected}', got '{failure}'.");
+        Assert.Contains("GrpcJwtAuth:", failure, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, Action<GrpcJwtAuthOptions>> ValidVariants() => new()
+    {
+        { "as given", _ => { } },
+        {
+            "http JwksUri with RequireHttpsMetadata=false",
+            options =>
+            {
+                options.JwksUri = "http://localhost:5001/keys";
+                options.RequireHttpsMetadata = false;
+            }
+        },
+        {
+            "http Authority with RequireHttpsMetadata=false",
+            options =>
+            {
+                options.Authority = "http://localhost:5001";
+                options.RequireHttpsMetadata = false;
+            }
+        },
+        {
+            "JWKS only",
+            options =>
+            {
+                options.StaticKeys.Clear();
+                options.JwksUri = "https://issuer.test/keys";
+            }
+        },
+        {
+            "no audiences with ValidateAudience=false",
+            options =>
+            {
+                options.Audiences.Clear();
+                options.ValidateAudience = false;
+            }
+        },
+        {
+            "no issuers with Authority",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.Authority = "https://issuer.test";
+            }
+        },
+        {
+            "no issuers with MetadataAddress",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.MetadataAddress = "https://issuer.test/.well-known/openid-configuration";
+            }
+        },
+        {
+            "no issuers with ValidateIssuer=false",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.ValidateIssuer = false;
+            }
+        },
+        {
+            "HS256 with a symmetric key",
+            options =>
+            {
+                options.StaticKeys.Add(new GrpcJwtAuthStaticKey { SymmetricSecret = Convert.ToBase64String(new byte[32]) });
+                options.ValidAlgorithms.Add("HS256");
+                options.ValidAlgorithms.Add("RS256");
+            }
+        },
+        {
+            "every asymmetric algorithm",
+            options =>
+            {
+                foreach (var algorithm in CompiledAuthOptions.DefaultAsymmetricAlgorithms)
+                {
+                    options.ValidAlgorithms.Add(algorithm);
+                }
+            }
+        },
+        {
+            "limits at their bounds",
+            options =>
+            {
+                options.ClockSkew = TimeSpan.FromMinutes(10);
+                options.JwksMinimumRefreshInterval = TimeSpan.FromSeconds(1);
+                options.JwksAutomaticRefreshInterval = TimeSpan.FromSeconds(1);
+                options.KeyRefreshWaitTimeout = TimeSpan.Zero;
+                options.MaxTokenLength = 1024;
+            }
+        },
+        { "zero clock skew", options => options.ClockSkew = TimeSpan.Zero },
+        { "largest MaxTokenLength", options => options.MaxTokenLength = 1024 * 1024 },
+        {
+            "rules",
+            options =>
+            {
+                options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/" });
+                options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/grpc.health.v1.Health/", AllowAnonymous = true });
+                var admin = new GrpcJwtAuthRule { Prefix = "/greet.Greeter/Admin" };
+                admin.Roles.Add("admin");
+                admin.Scopes.Add("greet.admin");
+                options.Rules.Add(admin);
+            }
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(ValidVariants))]
+    public void Validate_ValidOptions_Succeeds(string description, Action<GrpcJwtAuthOptions> change)
+    {
+        var options = ValidOptions();
+        change(options);
+
+        var result = new GrpcJwtAuthOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Succeeded, $"{description}: {result.FailureMessage}");
+    }
+
+    [Fact]
+    public void Validate_SeveralProblems_ReportsEveryOne()
+    {
+        var options = new GrpcJwtAuthOptions
+        {
+            JwksUri = "http://issuer.test/keys",
+            ClockSkew = TimeSpan.FromMinutes(-1),
+            MaxTokenLength = 10,
+        };
+        options.ValidAlgorithms.Add("none");
+        options.StaticKeys.Add(new GrpcJwtAuthStaticKey());
+        options.Rules.Add(new GrpcJwtAuthRule { Prefix = "greet" });
+
+        var result = new GrpcJwtAuthOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        string[] expected =
+        [
+            "GrpcJwtAuth:JwksUri 'http://issuer.test/keys' does not use HTTPS",
+            "GrpcJwtAuth:StaticKeys:0 must set exactly one of",
+            "GrpcJwtAuth:Issuers is empty",
+            "GrpcJwtAuth:Audiences is empty",
+            "GrpcJwtAuth:ValidAlgorithms lists 'none'",
+            "GrpcJwtAuth:ClockSkew is -00:01:00",
+            "GrpcJwtAuth:MaxTokenLength is 10",
+            "GrpcJwtAuth:Rules:0:Prefix 'greet' must start with '/'",
+        ];
+        Assert.Equal(expected.Length, result.Failures!.Count());
+        foreach (var start in expected)
+        {
+            Assert.Contains(result.Failures!, failure => failure.StartsWith(start, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Validate_BadSecrets_ErrorsNeverEchoThem()
+    {
+        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        var options = ValidOptions();
+        options.StaticKeys.Add(new GrpcJwtAuthStaticKey { SymmetricSecret = secret });
+        var privatePem = RSA.Create(2048).ExportPkcs8PrivateKeyPem();
+        options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = privatePem });
+
+        var result = new GrpcJwtAuthOptionsValidator().Validate(null, options);
+
+        Assert.Equal(2, result.Failures!.Count());
+        Assert.DoesNotContain(secret, result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain(privatePem.Split('\n')[1], result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    private static GrpcJwtAuthOptions ValidOptions()
+    {
+        var options = new GrpcJwtAuthOptions();
+        options.StaticKeys.Add(new GrpcJwtAuthStaticKey { KeyId = "rsa-1", Pem = RsaPem });
+        options.Issuers.Add(TestTokenFactory.DefaultIssuer);
+        options.Audiences.Add(TestTokenFactory.DefaultAudience);
+        return options;
+    }
+}

@@ -1,0 +1,189 @@
+using GrpcJwtAuth.Claims;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Rules;
+using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Testing;
+using GrpcJwtAuth.Tokens;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GrpcJwtAuth.Tests.Server;
+
+public class CallAuthenticatorTests
+{
+    private const string Method = "/greet.Greeter/SayHello";
+
+    private static readonly TestSigningKey Key = TestSigningKey.Ec("ec-1");
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
+    private readonly FakeLogger<CallAuthenticator> _logger;
+    private readonly TestTokenFactory _tokens;
+
+    public CallAuthenticatorTests()
+    {
+        _tokens = new TestTokenFactory(_time);
+        _logger = new FakeLogger<CallAuthenticator>(new FakeLogCollector());
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_ValidToken_SetsUserAndCallerFeature()
+    {
+        var token = _tokens.Create(Key, claims: new Dictionary<string, object> { ["roles"] = new[] { "reader" } });
+        var context = Call("Bearer " + token);
+
+        var failure = await Authenticate(Create(), context);
+
+        Assert.Equal(AuthFailure.None, failure);
+        var caller = Assert.IsType<JwtCaller>(context.HttpContext.Features.Get<JwtCaller>());
+        Assert.Same(caller.Principal, context.HttpContext.User);
+        Assert.True(context.HttpContext.User.IsInRole("reader"));
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_TokenWithSurroundingSpaces_IsValidated()
+    {
+        var context = Call("  bearer   " + _tokens.Create(Key) + " ");
+
+        Assert.Equal(AuthFailure.None, await Authenticate(Create(), context));
+    }
+
+    [Theory]
+    [InlineData(null, "MissingAuthorization")]
+    [InlineData("", "EmptyAuthorization")]
+    [InlineData("Basic dXNlcjpwYXNz", "NotBearerScheme")]
+    [InlineData("Bearer", "MissingBearerToken")]
+    [InlineData("Bearer a b", "MalformedBearerValue")]
+    [InlineData("Bearer not-a-jwt", "MalformedToken")]
+    public async Task AuthenticateAsync_BadHeader_ReturnsTheParserOrValidatorReason(string? header, string expected)
+    {
+        var context = Call(header);
+
+        var failure = await Authenticate(Create(), context);
+
+        Assert.Equal(Enum.Parse<AuthFailure>(expected), failure);
+        Assert.Null(context.HttpContext.Features.Get<JwtCaller>());
+        Assert.False(context.HttpContext.User.Identity?.IsAuthenticated ?? false);
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_TwoAuthorizationHeaders_ReturnsMultipleAuthorization()
+    {
+        var context = Call(null);
+        context.HttpContext.Request.Headers.Authorization = new(["Bearer " + _tokens.Create(Key), "Bearer " + _tokens.Create(Key)]);
+
+        Assert.Equal(AuthFailure.MultipleAuthorization, await Authenticate(Create(), context));
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_TokenOverMaxTokenLength_ReturnsTokenTooLarge()
+    {
+        var context = Call("Bearer " + new string('a', 1025));
+
+        Assert.Equal(AuthFailure.TokenTooLarge, await Authenticate(Create(options => options.MaxTokenLength = 1024), context));
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_AnonymousMethod_SkipsTheToken()
+    {
+        var context = Call("Bearer garbage!");
+
+        var failure = await Authenticate(Create(options => options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/greet.", AllowAnonymous = true })), context);
+
+        Assert.Equal(AuthFailure.None, failure);
+        Assert.Null(context.HttpContext.Features.Get<JwtCaller>());
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_MissingRole_ReturnsMissingRoleWithoutSettingTheUser()
+    {
+        var context = Call("Bearer " + _tokens.Create(Key), new AuthorizeAttribute { Roles = "admin" });
+
+        var failure = await Authenticate(Create(), context);
+
+        Assert.Equal(AuthFailure.MissingRole, failure);
+        Assert.Null(context.HttpContext.Features.Get<JwtCaller>());
+        Assert.Contains(_logger.Collector.GetSnapshot(), record => record.Id.Name == "CallDenied");
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_Rejection_LogsTheReasonButNeverTheToken()
+    {
+        var token = _tokens.Create(Key, lifetime: TimeSpan.FromMinutes(1));
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var context = Call("Bearer " + token);
+
+        var failure = await Authenticate(Create(), context);
+
+        Assert.Equal(AuthFailure.TokenExpired, failure);
+        var record = Assert.Single(_logger.Collector.GetSnapshot(), entry => entry.Id.Name == "CallRejected");
+        Assert.Equal(LogLevel.Debug, record.Level);
+        Assert.Contains("token_expired", record.Message, StringComparison.Ordinal);
+        Assert.Contains("ec-1", record.Message, StringComparison.Ordinal);
+        AssertNoLogContains(token.Split('.')[1]);
+        AssertNoLogContains(token.Split('.')[2]);
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_LongKid_IsTruncatedInTheLog()
+    {
+        var kid = new string('k', 500);
+        var context = Call("Bearer " + _tokens.Create(TestSigningKey.Ec(kid)));
+
+        Assert.Equal(AuthFailure.SignatureKeyNotFound, await Authenticate(Create(), context));
+
+        var record = Assert.Single(_logger.Collector.GetSnapshot(), entry => entry.Id.Name == "CallRejected");
+        Assert.DoesNotContain(new string('k', 65), record.Message, StringComparison.Ordinal);
+        Assert.Contains(new string('k', 64) + "…", record.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_DebugDisabled_LogsNothing()
+    {
+        var logger = new FakeLogger<CallAuthenticator>(new FakeLogCollector(Microsoft.Extensions.Options.Options.Create(new FakeLogCollectorOptions())));
+        logger.ControlLevel(LogLevel.Debug, enabled: false);
+        var context = Call(null);
+
+        Assert.Equal(AuthFailure.MissingAuthorization, await Authenticate(Create(logger: logger), context));
+        Assert.Empty(logger.Collector.GetSnapshot());
+    }
+
+    private static TestServerCallContext Call(string? authorization, params object[] metadata)
+    {
+        var httpContext = new DefaultHttpContext();
+        if (authorization is not null)
+        {
+            httpContext.Request.Headers.Authorization = authorization;
+        }
+
+        httpContext.SetEndpoint(new Endpoint(null, new EndpointMetadataCollection(metadata), "test"));
+        return new TestServerCallContext(Method, httpContext);
+    }
+
+    private static async Task<AuthFailure> Authenticate(CallAuthenticator authenticator, TestServerCallContext context) =>
+        await authenticator.AuthenticateAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+    private CallAuthenticator Create(Action<GrpcJwtAuthOptions>? configure = null, ILogger<CallAuthenticator>? logger = null)
+    {
+        var options = new GrpcJwtAuthOptions();
+        options.StaticKeys.Add(Key.ToStaticKey());
+        options.Issuers.Add(TestTokenFactory.DefaultIssuer);
+        options.Audiences.Add(TestTokenFactory.DefaultAudience);
+        configure?.Invoke(options);
+
+        var compiled = CompiledAuthOptions.Create(options, _time);
+        var keys = new SigningKeyManager(compiled, null, _time, NullLogger<SigningKeyManager>.Instance);
+        var validator = new JwtTokenValidator(keys, new CallerFactory(compiled));
+        var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
+        return new CallAuthenticator(compiled, policies, validator, logger ?? _logger);
+    }
+
+    private void AssertNoLogContains(string secret)
+    {
+        Assert.All(_logger.Collector.GetSnapshot(), record => Assert.DoesNotContain(secret, record.Message, StringComparison.Ordinal));
+    }
+}

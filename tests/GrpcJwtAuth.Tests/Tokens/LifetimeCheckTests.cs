@@ -1,0 +1,124 @@
+using GrpcJwtAuth.Tokens;
+using Microsoft.Extensions.Time.Testing;
+using Microsoft.IdentityModel.Tokens;
+
+namespace GrpcJwtAuth.Tests.Tokens;
+
+public class LifetimeCheckTests
+{
+    private static readonly DateTimeOffset Now = new(2025, 6, 2, 9, 30, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Skew = TimeSpan.FromSeconds(30);
+
+    private readonly FakeTimeProvider _time = new(Now);
+
+    [Fact]
+    public void Validate_CurrentToken_ReturnsTrue()
+    {
+        Assert.True(Check().Validate(At(-60), At(600), null, new TokenValidationParameters()));
+    }
+
+    [Fact]
+    public void Validate_NoNotBefore_ReturnsTrue()
+    {
+        Assert.True(Check().Validate(null, At(600), null, new TokenValidationParameters()));
+    }
+
+    [Fact]
+    public void Validate_NoExpiry_ThrowsNoExpiration()
+    {
+        Assert.Throws<SecurityTokenNoExpirationException>(() => Check().Validate(At(-60), null, null, new TokenValidationParameters()));
+    }
+
+    [Fact]
+    public void Validate_NotBeforeAfterExpiry_ThrowsInvalidLifetimeWithBothTimes()
+    {
+        var error = Assert.Throws<SecurityTokenInvalidLifetimeException>(() => Check().Validate(At(10), At(5), null, new TokenValidationParameters()));
+
+        Assert.Equal(At(10), error.NotBefore);
+        Assert.Equal(At(5), error.Expires);
+    }
+
+    [Fact]
+    public void Validate_NotBeforeEqualToExpiry_IsNotAnInvalidLifetime()
+    {
+        Assert.True(Check().Validate(At(5), At(5), null, new TokenValidationParameters()));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(30)]
+    public void Validate_NotBeforeWithinClockSkew_ReturnsTrue(int secondsAhead)
+    {
+        Assert.True(Check().Validate(At(secondsAhead), At(600), null, new TokenValidationParameters()));
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(300)]
+    public void Validate_NotBeforeBeyondClockSkew_ThrowsNotYetValid(int secondsAhead)
+    {
+        var error = Assert.Throws<SecurityTokenNotYetValidException>(() => Check().Validate(At(secondsAhead), At(600), null, new TokenValidationParameters()));
+
+        Assert.Equal(At(secondsAhead), error.NotBefore);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-30)]
+    public void Validate_ExpiredWithinClockSkew_ReturnsTrue(int secondsFromNow)
+    {
+        Assert.True(Check().Validate(null, At(secondsFromNow), null, new TokenValidationParameters()));
+    }
+
+    [Theory]
+    [InlineData(-31)]
+    [InlineData(-3600)]
+    public void Validate_ExpiredBeyondClockSkew_ThrowsExpired(int secondsFromNow)
+    {
+        var error = Assert.Throws<SecurityTokenExpiredException>(() => Check().Validate(null, At(secondsFromNow), null, new TokenValidationParameters()));
+
+        Assert.Equal(At(secondsFromNow), error.Expires);
+    }
+
+    [Fact]
+    public void Validate_ClockAdvances_ReadsTheInjectedClock()
+    {
+        var check = Check();
+        var expires = At(60);
+
+        Assert.True(check.Validate(null, expires, null, new TokenValidationParameters()));
+        _time.Advance(TimeSpan.FromSeconds(91));
+
+        Assert.Throws<SecurityTokenExpiredException>(() => check.Validate(null, expires, null, new TokenValidationParameters()));
+    }
+
+    [Fact]
+    public void Validate_ParametersClockSkew_IsIgnored()
+    {
+        var parameters = new TokenValidationParameters { ClockSkew = TimeSpan.FromHours(1) };
+
+        Assert.Throws<SecurityTokenExpiredException>(() => Check().Validate(null, At(-60), null, parameters));
+    }
+
+    [Fact]
+    public void Validate_ClockNearDateTimeMax_DoesNotOverflow()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.MaxValue.AddSeconds(-10));
+        var check = new LifetimeCheck(time, TimeSpan.FromMinutes(1));
+
+        Assert.True(check.Validate(DateTime.MaxValue.AddSeconds(-5), DateTime.MaxValue, null, new TokenValidationParameters()));
+    }
+
+    [Fact]
+    public void Validate_ClockNearDateTimeMin_DoesNotOverflow()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.MinValue.AddSeconds(10));
+        var check = new LifetimeCheck(time, TimeSpan.FromMinutes(1));
+
+        Assert.True(check.Validate(null, DateTime.MinValue.AddSeconds(1), null, new TokenValidationParameters()));
+    }
+
+    private LifetimeCheck Check() => new(_time, Skew);
+
+    private static DateTime At(int seconds) => Now.UtcDateTime.AddSeconds(seconds);
+}
