@@ -157,7 +157,8 @@ internal sealed class SigningKeyManager : IDisposable
             RemoteKeys remote;
             try
             {
-                remote = await source.FetchAsync(timeout.Token).ConfigureAwait(false);
+                // WaitAsync too: a source that ignored its token must not hold the refresh gate forever.
+                remote = await source.FetchAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
             {

@@ -23,7 +23,10 @@ internal sealed class MethodPolicy
 
     public Requirement[] Requirements { get; }
 
-    /// <summary>An <c>[Authorize]</c> names a policy or scheme, which this library cannot evaluate: deny.</summary>
+    /// <summary>
+    /// An <c>[Authorize]</c> names a policy or scheme, or a policy object is attached: this library cannot evaluate
+    /// those, so every call is denied.
+    /// </summary>
     public bool HasUnsupportedMetadata { get; }
 
     public CompiledRule? Rule { get; }
@@ -61,6 +64,13 @@ internal sealed class MethodPolicy
 
         if (metadata is not null && !attributeAnonymous)
         {
+            // Policies attached as objects (RequireAuthorization(policy)) cannot be evaluated here either: deny.
+            if (metadata.GetMetadata<AuthorizationPolicy>() is not null)
+            {
+                attributeRequiresAuthentication = true;
+                unsupported = true;
+            }
+
             foreach (var data in metadata.GetOrderedMetadata<IAuthorizeData>())
             {
                 attributeRequiresAuthentication = true;

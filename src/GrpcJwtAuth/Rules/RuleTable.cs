@@ -25,13 +25,31 @@ internal sealed class RuleTable
     {
         foreach (var rule in _rules)
         {
-            if (method.StartsWith(rule.Prefix, StringComparison.Ordinal))
+            if (Matches(rule.Prefix, method))
             {
                 return rule;
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="prefix"/> covers <paramref name="method"/>: a prefix of it that ends at a name boundary.
+    /// <c>/</c>, <c>/pkg.</c>, <c>/pkg.Service/</c> and <c>/pkg.Service</c> cover what their names say, and
+    /// <c>/pkg.Service/Get</c> covers that one method, not <c>/pkg.Service/GetSecrets</c>: a rule meant for one
+    /// method never opens (or closes) another whose name merely starts the same way.
+    /// </summary>
+    public static bool Matches(string prefix, string method)
+    {
+        if (!method.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return prefix.Length == method.Length
+            || prefix[^1] is '/' or '.'
+            || method[prefix.Length] == '/';
     }
 
     public static RuleTable Compile(IEnumerable<GrpcJwtAuthRule> rules) =>

@@ -26,7 +26,8 @@ internal sealed class GrpcAuthorizeMetadataMatcherPolicy : MatcherPolicy, IEndpo
         foreach (var endpoint in endpoints)
         {
             if (endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
-                && endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null)
+                && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null
+                    || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null))
             {
                 return true;
             }

@@ -47,10 +47,11 @@ internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory ca
 
     private static bool IsAllowedAlgorithm(string? algorithm, TokenValidationParameters parameters)
     {
+        // IdentityModel reads an empty list as "any algorithm"; here it means none (fail closed).
         var allowed = parameters.ValidAlgorithms;
         if (allowed is null or ICollection<string> { Count: 0 })
         {
-            return true;
+            return false;
         }
 
         // An array (what CompiledAuthOptions sets) is an ICollection: an ordinal Contains with no allocation.

@@ -167,6 +167,18 @@ public class MethodPolicyTests
     }
 
     [Fact]
+    public void Create_AttachedPolicyObject_IsUnsupportedAndDeniesEveryone()
+    {
+        // RequireAuthorization(policy) attaches the policy itself: it cannot be evaluated, so it must not be ignored.
+        var attached = new AuthorizationPolicyBuilder().RequireClaim("department", "sales").Build();
+        var policy = MethodPolicy.Create(Rule(allowAnonymous: true), Metadata(attached));
+
+        Assert.True(policy.HasUnsupportedMetadata);
+        Assert.False(policy.AllowAnonymous);
+        Assert.Equal(AuthFailure.UnsupportedAuthorizationMetadata, policy.Authorize(Caller(roles: ["admin"])));
+    }
+
+    [Fact]
     public void Create_AuthorizePolicyAndAllowAnonymousAttribute_AllowAnonymousWins()
     {
         var policy = MethodPolicy.Create(null, Metadata(new AuthorizeAttribute("p"), new AllowAnonymousAttribute()));

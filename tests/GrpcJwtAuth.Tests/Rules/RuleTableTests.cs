@@ -62,12 +62,30 @@ public class RuleTableTests
     }
 
     [Fact]
-    public void Match_MethodPrefix_AlsoMatchesLongerMethodNames()
+    public void Match_MethodPrefix_DoesNotMatchLongerMethodNames()
     {
-        // Prefixes are prefixes: end a method rule where the name ends only by listing the longer names too.
+        // A rule for one method must not open (or close) another whose name merely starts the same way.
         var table = Compile("/greet.Greeter/SayHello");
 
-        Assert.Equal("/greet.Greeter/SayHello", table.Match("/greet.Greeter/SayHelloStream")?.Prefix);
+        Assert.Null(table.Match("/greet.Greeter/SayHelloStream"));
+        Assert.Equal("/greet.Greeter/SayHello", table.Match("/greet.Greeter/SayHello")?.Prefix);
+    }
+
+    [Theory]
+    [InlineData("/", "/greet.Greeter/SayHello", true)]
+    [InlineData("/greet.", "/greet.Greeter/SayHello", true)]
+    [InlineData("/greet.", "/greetings.Greeter/SayHello", false)]
+    [InlineData("/greet.Greeter/", "/greet.Greeter/SayHello", true)]
+    [InlineData("/greet.Greeter", "/greet.Greeter/SayHello", true)]
+    [InlineData("/greet.Greeter", "/greet.GreeterAdmin/SayHello", false)]
+    [InlineData("/greet.Greeter/SayHello", "/greet.Greeter/SayHello", true)]
+    [InlineData("/greet.Greeter/SayHello", "/greet.Greeter/SayHelloAdmin", false)]
+    [InlineData("/greet.Gre", "/greet.Greeter/SayHello", false)]
+    [InlineData("/grpc.health.v1.Health/", "/grpc.health.v1.Health/Check", true)]
+    [InlineData("/grpc.health.v1.Health/", "/grpc.health.v1.HealthAdmin/Check", false)]
+    public void Matches_PrefixEndsAtANameBoundary_Only(string prefix, string method, bool expected)
+    {
+        Assert.Equal(expected, RuleTable.Matches(prefix, method));
     }
 
     [Fact]
