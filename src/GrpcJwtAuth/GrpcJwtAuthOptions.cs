@@ -109,6 +109,20 @@ public sealed class GrpcJwtAuthOptions
     public int MaxTokenLength { get; set; } = 16 * 1024;
 
     /// <summary>
+    /// How many validated tokens are remembered, so that a repeated token skips parsing and signature checks; only
+    /// valid tokens are cached, keyed on the whole token, and rules are still checked on every call. 0 disables the
+    /// cache. Defaults to 10000.
+    /// </summary>
+    public int TokenCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// The longest time a cached validation is trusted before the token is validated again; entries never outlive the
+    /// token's <c>exp</c> plus <see cref="ClockSkew"/>, and are dropped when the signing keys change.
+    /// Defaults to 00:10:00.
+    /// </summary>
+    public TimeSpan TokenCacheMaxEntryLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// Whether streaming calls are ended with <c>Unauthenticated</c> when their token expires (<c>exp</c> plus
     /// <see cref="ClockSkew"/>) while they run, idle or not; the handler's cancellation token fires so its work stops.
     /// Defaults to <see langword="true"/>.

@@ -50,6 +50,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SigningKeyManager>>()));
         services.TryAddSingleton<CallerFactory>();
         services.TryAddSingleton<JwtTokenValidator>();
+        services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<MethodPolicyProvider>();
         services.TryAddSingleton<CallAuthenticator>();
         services.TryAddSingleton<GrpcJwtAuthInterceptor>();

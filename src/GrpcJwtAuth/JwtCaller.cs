@@ -9,7 +9,7 @@ namespace GrpcJwtAuth;
 public sealed class JwtCaller
 {
     internal JwtCaller(
-        ClaimsPrincipal principal,
+        ClaimsIdentity identity,
         string? subject,
         string? issuer,
         string? keyId,
@@ -18,7 +18,7 @@ public sealed class JwtCaller
         string[] scopes,
         DateTimeOffset expiresAt)
     {
-        Principal = principal;
+        Principal = new JwtCallerPrincipal(identity, this);
         Subject = subject;
         Issuer = issuer;
         KeyId = keyId;
@@ -61,4 +61,10 @@ public sealed class JwtCaller
 
     /// <summary>Whether the caller has <paramref name="scope"/> (ordinal comparison).</summary>
     public bool HasScope(string scope) => Array.IndexOf(ScopeArray, scope) >= 0;
+}
+
+/// <summary>The principal of a <see cref="JwtCaller"/>, pointing back at it, so no per-call feature is needed.</summary>
+internal sealed class JwtCallerPrincipal(ClaimsIdentity identity, JwtCaller caller) : ClaimsPrincipal(identity)
+{
+    public JwtCaller Caller { get; } = caller;
 }

@@ -12,7 +12,7 @@ public static class GrpcJwtAuthServerCallContextExtensions
     public static JwtCaller? GetJwtCaller(this ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.GetHttpContext().Features.Get<JwtCaller>();
+        return (context.GetHttpContext().User as JwtCallerPrincipal)?.Caller;
     }
 
     /// <summary>

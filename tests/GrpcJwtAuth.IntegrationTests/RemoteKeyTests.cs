@@ -148,6 +148,49 @@ public class RemoteKeyTests : IntegrationTest
     }
 
     [Theory]
+    [InlineData(Source.Discovery)]
+    [InlineData(Source.Jwks)]
+    public async Task Token_signed_with_a_removed_key_is_rejected_after_the_next_refresh_even_though_it_was_cached(Source source)
+    {
+        var clock = new FakeTimeProvider(Start);
+        var tokens = new TestTokenFactory(clock);
+        var keys = await StartKeyServerAsync(TestKeys.Primary);
+        var server = await StartServerAsync(
+            options =>
+            {
+                RemoteOptions(keys, source)(options);
+
+                // Long enough that, without the key-set check, the cached validation would still be served below.
+                options.TokenCacheMaxEntryLifetime = TimeSpan.FromDays(2);
+            },
+            keys,
+            clock);
+        var lifetime = TimeSpan.FromDays(3);
+        var old = tokens.Create(TestKeys.Primary, subject: "oscar", issuer: keys.Issuer, lifetime: lifetime);
+
+        // Validated once, then served from the validated-token cache.
+        Assert.Equal("oscar", (await server.Probe.CallUnaryAsync(Auth.Bearer(old))).Subject);
+        Assert.Equal("oscar", (await server.Probe.CallUnaryAsync(Auth.Bearer(old))).Subject);
+
+        // Overlap: both keys published, both accepted.
+        keys.Publish(TestKeys.Primary, TestKeys.Next);
+        var next = tokens.Create(TestKeys.Next, subject: "peggy", issuer: keys.Issuer, lifetime: lifetime);
+        Assert.Equal("peggy", (await server.Probe.CallUnaryAsync(Auth.Bearer(next))).Subject);
+        Assert.Equal("oscar", (await server.Probe.CallUnaryAsync(Auth.Bearer(old))).Subject);
+
+        // The old key leaves the set; the next scheduled refresh picks that up.
+        keys.Publish(TestKeys.Next);
+        var jwksBefore = keys.JwksHits;
+        clock.Advance(TimeSpan.FromHours(12));
+        await server.Logs.WaitForEventCountAsync("KeysRefreshed", 3).DefaultTimeout();
+        Assert.Equal(jwksBefore + 1, keys.JwksHits);
+
+        await Rejection.AssertAsync(
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(old)), StatusCode.Unauthenticated, Details.KeyNotFound, old);
+        Assert.Equal("peggy", (await server.Probe.CallUnaryAsync(Auth.Bearer(next))).Subject);
+    }
+
+    [Theory]
     [MemberData(nameof(Outages))]
     public async Task Key_source_going_down_after_warm_up_leaves_known_keys_working(Source source, Outage outage)
     {

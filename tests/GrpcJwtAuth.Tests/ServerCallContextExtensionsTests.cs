@@ -25,16 +25,25 @@ public class ServerCallContextExtensionsTests
     }
 
     [Fact]
-    public void GetJwtCaller_CallerFeatureSet_ReturnsIt()
+    public void GetJwtCaller_UserIsTheCallersPrincipal_ReturnsIt()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
         var factory = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), time));
         var caller = factory.Create(new JsonWebToken(new TestTokenFactory(time).Create(TestSigningKey.Ec())));
         var context = new TestServerCallContext("/a.B/C");
-        context.HttpContext.Features.Set(caller);
+        context.HttpContext.User = caller.Principal;
 
         Assert.Same(caller, context.GetJwtCaller());
         Assert.Same(caller, context.GetRequiredJwtCaller());
+    }
+
+    [Fact]
+    public void GetJwtCaller_UserReplacedByAnotherPrincipal_ReturnsNull()
+    {
+        var context = new TestServerCallContext("/a.B/C");
+        context.HttpContext.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity("Other"));
+
+        Assert.Null(context.GetJwtCaller());
     }
 
     [Fact]

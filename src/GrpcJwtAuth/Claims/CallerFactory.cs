@@ -48,7 +48,7 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
 
         var identity = new ClaimsIdentity(claims, GrpcJwtAuthDefaults.AuthenticationType, "name", ClaimTypes.Role);
         return new JwtCaller(
-            new ClaimsPrincipal(identity),
+            identity,
             NullIfEmpty(token.Subject),
             NullIfEmpty(issuer),
             NullIfEmpty(token.Kid),

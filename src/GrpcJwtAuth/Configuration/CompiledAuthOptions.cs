@@ -72,6 +72,8 @@ internal sealed class CompiledAuthOptions
         KeyRefreshWaitTimeout = options.KeyRefreshWaitTimeout;
         MaxTokenLength = options.MaxTokenLength;
         EndStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
+        TokenCacheSize = options.TokenCacheSize;
+        TokenCacheMaxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
 
         BaseParameters = new TokenValidationParameters
@@ -128,6 +130,10 @@ internal sealed class CompiledAuthOptions
     public int MaxTokenLength { get; }
 
     public bool EndStreamsWhenTokenExpires { get; }
+
+    public int TokenCacheSize { get; }
+
+    public TimeSpan TokenCacheMaxEntryLifetime { get; }
 
     public LifetimeCheck Lifetime { get; }
 

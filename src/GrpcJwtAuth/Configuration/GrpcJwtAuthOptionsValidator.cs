@@ -144,6 +144,16 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             errors.Add($"{S}:KeyRefreshWaitTimeout is {options.KeyRefreshWaitTimeout}; it must not be negative.");
         }
 
+        if (options.TokenCacheSize is < 0 or > 10_000_000)
+        {
+            errors.Add($"{S}:TokenCacheSize is {options.TokenCacheSize}; it must be between 0 (no cache) and 10000000.");
+        }
+
+        if (options.TokenCacheMaxEntryLifetime <= TimeSpan.Zero)
+        {
+            errors.Add($"{S}:TokenCacheMaxEntryLifetime is {options.TokenCacheMaxEntryLifetime}; it must be positive.");
+        }
+
         if (options.MaxTokenLength is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{S}:MaxTokenLength is {options.MaxTokenLength}; it must be between 1024 and 1048576.");

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Tokens;
 using Microsoft.AspNetCore.Http;
@@ -9,13 +10,16 @@ using Microsoft.Extensions.Logging;
 namespace GrpcJwtAuth.Server;
 
 /// <summary>
-/// Decides one call: finds the method's policy, reads the bearer token, validates it, checks roles and scopes, and on
-/// success sets <c>HttpContext.User</c> and the <see cref="JwtCaller"/> feature. Returns the failure, never throws it.
+/// Decides one call: finds the method's policy, reads the bearer token, takes its caller from the validated-token
+/// cache or validates it, checks roles and scopes, and on success sets <c>HttpContext.User</c> (whose principal carries
+/// the <see cref="JwtCaller"/>). Returns the failure, never throws it. A cache hit allocates nothing.
 /// </summary>
 internal sealed class CallAuthenticator(
     CompiledAuthOptions options,
     MethodPolicyProvider policies,
     JwtTokenValidator validator,
+    ValidatedTokenCache cache,
+    SigningKeyManager keys,
     ILogger<CallAuthenticator> logger)
 {
     private readonly int _maxTokenLength = options.MaxTokenLength;
@@ -36,21 +40,26 @@ internal sealed class CallAuthenticator(
             return ValueTask.FromResult(Reject(context, failure, keyId: null));
         }
 
+        if (cache.TryGet(header.AsSpan(start, length), keys.Current.Version, out var cached))
+        {
+            return ValueTask.FromResult(Authorize(context, httpContext, policy, cached));
+        }
+
         var token = start == 0 && length == header.Length ? header : header.Substring(start, length);
         var pending = validator.ValidateAsync(token, context.CancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
-            return ValueTask.FromResult(Complete(context, httpContext, policy, pending.Result));
+            return ValueTask.FromResult(Complete(context, httpContext, policy, token, pending.Result));
         }
 
-        return AwaitAsync(context, httpContext, policy, pending);
+        return AwaitAsync(context, httpContext, policy, token, pending);
     }
 
     private async ValueTask<AuthFailure> AwaitAsync(
-        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, ValueTask<TokenCheck> pending) =>
-        Complete(context, httpContext, policy, await pending.ConfigureAwait(false));
+        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, string token, ValueTask<TokenCheck> pending) =>
+        Complete(context, httpContext, policy, token, await pending.ConfigureAwait(false));
 
-    private AuthFailure Complete(ServerCallContext context, HttpContext httpContext, MethodPolicy policy, TokenCheck check)
+    private AuthFailure Complete(ServerCallContext context, HttpContext httpContext, MethodPolicy policy, string token, TokenCheck check)
     {
         if (check.Failure != AuthFailure.None)
         {
@@ -58,6 +67,12 @@ internal sealed class CallAuthenticator(
         }
 
         var caller = check.Caller!;
+        cache.Add(token, caller, check.KeySetVersion);
+        return Authorize(context, httpContext, policy, caller);
+    }
+
+    private AuthFailure Authorize(ServerCallContext context, HttpContext httpContext, MethodPolicy policy, JwtCaller caller)
+    {
         var denied = policy.Authorize(caller);
         if (denied != AuthFailure.None)
         {
@@ -71,7 +86,6 @@ internal sealed class CallAuthenticator(
         }
 
         httpContext.User = caller.Principal;
-        httpContext.Features.Set(caller);
         return AuthFailure.None;
     }
 

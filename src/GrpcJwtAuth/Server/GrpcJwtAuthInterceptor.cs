@@ -113,7 +113,7 @@ internal sealed class GrpcJwtAuthInterceptor(
     /// <summary>Watches the caller's token for the length of a streaming call; none for anonymous calls.</summary>
     private StreamExpiry? StartExpiry(ServerCallContext context)
     {
-        if (!_endStreamsWhenTokenExpires || context.GetHttpContext().Features.Get<JwtCaller>() is not { } caller)
+        if (!_endStreamsWhenTokenExpires || context.GetJwtCaller() is not { } caller)
         {
             return null;
         }

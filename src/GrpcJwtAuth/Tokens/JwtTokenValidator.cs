@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace GrpcJwtAuth.Tokens;
 
 /// <summary>The outcome of validating one token: a caller, or a failure (and the token's <c>kid</c> when readable).</summary>
-internal readonly record struct TokenCheck(AuthFailure Failure, JwtCaller? Caller, string? KeyId)
+internal readonly record struct TokenCheck(AuthFailure Failure, JwtCaller? Caller, string? KeyId, long KeySetVersion = -1)
 {
     public static TokenCheck Fail(AuthFailure failure, string? keyId = null) => new(failure, null, keyId);
 }
@@ -80,23 +80,23 @@ internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory ca
         var pending = _handler.ValidateTokenAsync(jwt, set.Parameters);
         if (pending.IsCompletedSuccessfully)
         {
-            return ValueTask.FromResult(Complete(pending.Result, keyId));
+            return ValueTask.FromResult(Complete(pending.Result, keyId, set.Version));
         }
 
-        return AwaitAsync(pending, keyId);
+        return AwaitAsync(pending, keyId, set.Version);
     }
 
-    private async ValueTask<TokenCheck> AwaitAsync(Task<TokenValidationResult> pending, string? keyId) =>
-        Complete(await pending.ConfigureAwait(false), keyId);
+    private async ValueTask<TokenCheck> AwaitAsync(Task<TokenValidationResult> pending, string? keyId, long keySetVersion) =>
+        Complete(await pending.ConfigureAwait(false), keyId, keySetVersion);
 
-    private TokenCheck Complete(TokenValidationResult result, string? keyId)
+    private TokenCheck Complete(TokenValidationResult result, string? keyId, long keySetVersion)
     {
         if (!result.IsValid || result.SecurityToken is not JsonWebToken validated)
         {
             return TokenCheck.Fail(MapException(result.Exception), keyId);
         }
 
-        return new TokenCheck(AuthFailure.None, callers.Create(validated), keyId);
+        return new TokenCheck(AuthFailure.None, callers.Create(validated), keyId, keySetVersion);
     }
 
     private static bool TryRead(string token, out JsonWebToken jwt, out string? keyId, out AuthFailure failure)

@@ -11,11 +11,12 @@ namespace GrpcJwtAuth.IntegrationTests.Infrastructure;
 public sealed class LogCapture
 {
     private readonly HashSet<string> _expectedErrors;
+    private TaskCompletionSource _nextRecord = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public LogCapture(IEnumerable<string>? expectedErrorEvents = null)
     {
         _expectedErrors = new HashSet<string>(expectedErrorEvents ?? [], StringComparer.Ordinal);
-        Collector = new FakeLogCollector();
+        Collector = FakeLogCollector.Create(new FakeLogCollectorOptions { OutputSink = _ => OnRecord() });
     }
 
     public FakeLogCollector Collector { get; }
@@ -33,6 +34,24 @@ public sealed class LogCapture
     /// <summary>Records with this event name.</summary>
     public IReadOnlyList<FakeLogRecord> WithEvent(string eventName) =>
         Records.Where(record => record.Id.Name == eventName).ToArray();
+
+    /// <summary>Completes once <paramref name="count"/> records with this event name exist; bound it with a timeout.</summary>
+    public async Task WaitForEventCountAsync(string eventName, int count)
+    {
+        while (true)
+        {
+            var next = Volatile.Read(ref _nextRecord).Task;
+            if (WithEvent(eventName).Count >= count)
+            {
+                return;
+            }
+
+            await next;
+        }
+    }
+
+    private void OnRecord() =>
+        Interlocked.Exchange(ref _nextRecord, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Declares an Error record with this event name as expected.</summary>
     public void ExpectError(string eventName)

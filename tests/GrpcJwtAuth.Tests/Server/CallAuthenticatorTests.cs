@@ -1,3 +1,4 @@
+using Grpc.Core;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Keys;
@@ -24,6 +25,8 @@ public class CallAuthenticatorTests
     private readonly FakeLogger<CallAuthenticator> _logger;
     private readonly TestTokenFactory _tokens;
 
+    private ValidatedTokenCache Cache { get; set; } = null!;
+
     public CallAuthenticatorTests()
     {
         _tokens = new TestTokenFactory(_time);
@@ -39,7 +42,7 @@ public class CallAuthenticatorTests
         var failure = await Authenticate(Create(), context);
 
         Assert.Equal(AuthFailure.None, failure);
-        var caller = Assert.IsType<JwtCaller>(context.HttpContext.Features.Get<JwtCaller>());
+        var caller = Assert.IsType<JwtCaller>(context.GetJwtCaller());
         Assert.Same(caller.Principal, context.HttpContext.User);
         Assert.True(context.HttpContext.User.IsInRole("reader"));
     }
@@ -66,7 +69,7 @@ public class CallAuthenticatorTests
         var failure = await Authenticate(Create(), context);
 
         Assert.Equal(Enum.Parse<AuthFailure>(expected), failure);
-        Assert.Null(context.HttpContext.Features.Get<JwtCaller>());
+        Assert.Null(context.GetJwtCaller());
         Assert.False(context.HttpContext.User.Identity?.IsAuthenticated ?? false);
     }
 
@@ -95,7 +98,63 @@ public class CallAuthenticatorTests
         var failure = await Authenticate(Create(options => options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/greet.", AllowAnonymous = true })), context);
 
         Assert.Equal(AuthFailure.None, failure);
-        Assert.Null(context.HttpContext.Features.Get<JwtCaller>());
+        Assert.Null(context.GetJwtCaller());
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_SameTokenTwice_SecondCallReusesTheCachedCaller()
+    {
+        var authenticator = Create();
+        var token = _tokens.Create(Key);
+        var first = Call("Bearer " + token);
+        var second = Call("Bearer " + token);
+
+        Assert.Equal(AuthFailure.None, await Authenticate(authenticator, first));
+        Assert.Equal(AuthFailure.None, await Authenticate(authenticator, second));
+
+        Assert.Equal(1, Cache.Count);
+        Assert.Same(first.GetJwtCaller(), second.GetJwtCaller());
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_RejectedTokens_AreNeverCached()
+    {
+        var authenticator = Create();
+        var expired = _tokens.Create(Key, lifetime: TimeSpan.FromMinutes(-5));
+        var forged = _tokens.Create(TestSigningKey.Ec("ec-1"));
+
+        Assert.Equal(AuthFailure.TokenExpired, await Authenticate(authenticator, Call("Bearer " + expired)));
+        Assert.Equal(AuthFailure.InvalidSignature, await Authenticate(authenticator, Call("Bearer " + forged)));
+
+        Assert.Equal(0, Cache.Count);
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_CachedTokenLackingARole_IsDeniedEveryTime()
+    {
+        var authenticator = Create();
+        var token = _tokens.Create(Key);
+
+        for (var i = 0; i < 2; i++)
+        {
+            var context = Call("Bearer " + token, new AuthorizeAttribute { Roles = "admin" });
+            Assert.Equal(AuthFailure.MissingRole, await Authenticate(authenticator, context));
+            Assert.Null(context.GetJwtCaller());
+        }
+
+        Assert.Equal(1, Cache.Count);
+    }
+
+    [Fact]
+    public async Task AuthenticateAsync_CachedTokenPastItsExpiry_IsRejectedAsExpired()
+    {
+        var authenticator = Create(options => options.ClockSkew = TimeSpan.FromSeconds(10));
+        var token = _tokens.Create(Key, lifetime: TimeSpan.FromMinutes(1));
+        Assert.Equal(AuthFailure.None, await Authenticate(authenticator, Call("Bearer " + token)));
+
+        _time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(11));
+
+        Assert.Equal(AuthFailure.TokenExpired, await Authenticate(authenticator, Call("Bearer " + token)));
     }
 
     [Fact]
@@ -106,7 +165,7 @@ public class CallAuthenticatorTests
         var failure = await Authenticate(Create(), context);
 
         Assert.Equal(AuthFailure.MissingRole, failure);
-        Assert.Null(context.HttpContext.Features.Get<JwtCaller>());
+        Assert.Null(context.GetJwtCaller());
         Assert.Contains(_logger.Collector.GetSnapshot(), record => record.Id.Name == "CallDenied");
     }
 
@@ -179,7 +238,8 @@ public class CallAuthenticatorTests
         var keys = new SigningKeyManager(compiled, null, _time, NullLogger<SigningKeyManager>.Instance);
         var validator = new JwtTokenValidator(keys, new CallerFactory(compiled));
         var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
-        return new CallAuthenticator(compiled, policies, validator, logger ?? _logger);
+        Cache = new ValidatedTokenCache(compiled, _time);
+        return new CallAuthenticator(compiled, policies, validator, Cache, keys, logger ?? _logger);
     }
 
     private void AssertNoLogContains(string secret)

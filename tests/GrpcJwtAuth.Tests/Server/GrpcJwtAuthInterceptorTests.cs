@@ -243,6 +243,8 @@ public class GrpcJwtAuthInterceptorTests
             compiled,
             new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance),
             new JwtTokenValidator(keys, new CallerFactory(compiled)),
+            new ValidatedTokenCache(compiled, _time),
+            keys,
             NullLogger<CallAuthenticator>.Instance);
         return new GrpcJwtAuthInterceptor(authenticator, compiled, _time);
     }

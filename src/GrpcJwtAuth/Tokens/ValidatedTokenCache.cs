@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using GrpcJwtAuth.Configuration;
+
+namespace GrpcJwtAuth.Tokens;
+
+/// <summary>
+/// Callers of tokens that passed validation, keyed on the whole token (ordinal), so a repeated token costs a
+/// dictionary lookup instead of a signature check. Looked up by span: a hit allocates nothing. Only valid tokens are
+/// added, so forged tokens cannot fill it. An entry is used only while its token is valid (<c>exp</c> + clock skew),
+/// for at most <see cref="CompiledAuthOptions.TokenCacheMaxEntryLifetime"/>, and only with the key set it was
+/// validated against: when keys change, every entry is validated again. Bounded by
+/// <see cref="CompiledAuthOptions.TokenCacheSize"/>: when full, expired and stale entries are purged (at most once per
+/// second) and new tokens are not cached until there is room.
+/// </summary>
+internal sealed class ValidatedTokenCache
+{
+    private static readonly TimeSpan PurgeInterval = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly TimeProvider _timeProvider;
+    private readonly int _capacity;
+    private readonly TimeSpan _clockSkew;
+    private readonly TimeSpan _maxEntryLifetime;
+    private int _count;
+    private long _lastPurge;
+    private int _purging;
+
+    public ValidatedTokenCache(CompiledAuthOptions options, TimeProvider timeProvider)
+    {
+        _lookup = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+        _timeProvider = timeProvider;
+        _capacity = options.TokenCacheSize;
+        _clockSkew = options.ClockSkew;
+        _maxEntryLifetime = options.TokenCacheMaxEntryLifetime;
+        _lastPurge = timeProvider.GetTimestamp();
+    }
+
+    public bool Enabled => _capacity > 0;
+
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>The caller of <paramref name="token"/> if it was validated against key set <paramref name="keySetVersion"/> and is still valid.</summary>
+    public bool TryGet(ReadOnlySpan<char> token, long keySetVersion, out JwtCaller caller)
+    {
+        if (_capacity > 0 && _lookup.TryGetValue(token, out var entry)
+            && entry.KeySetVersion == keySetVersion
+            && _timeProvider.GetUtcNow().UtcTicks < entry.ValidUntilTicks)
+        {
+            caller = entry.Caller;
+            return true;
+        }
+
+        caller = null!;
+        return false;
+    }
+
+    /// <summary>Remembers a caller whose token was just validated against key set <paramref name="keySetVersion"/>.</summary>
+    public void Add(string token, JwtCaller caller, long keySetVersion)
+    {
+        if (_capacity <= 0)
+        {
+            return;
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        var validUntil = caller.ExpiresAt + _clockSkew;
+        var cap = now + _maxEntryLifetime;
+        var entry = new Entry(caller, keySetVersion, (validUntil < cap ? validUntil : cap).UtcTicks);
+
+        if (_entries.TryGetValue(token, out _))
+        {
+            // Revalidated after a key change or expiry of its entry: replace in place.
+            _entries[token] = entry;
+            return;
+        }
+
+        if (Interlocked.Increment(ref _count) > _capacity)
+        {
+            Interlocked.Decrement(ref _count);
+            Purge(now, keySetVersion);
+            return;
+        }
+
+        if (!_entries.TryAdd(token, entry))
+        {
+            Interlocked.Decrement(ref _count);
+            _entries[token] = entry;
+        }
+    }
+
+    /// <summary>Drops entries that expired or belong to an older key set; at most once per second, one purge at a time.</summary>
+    internal void Purge(DateTimeOffset now, long currentKeySetVersion)
+    {
+        if (_timeProvider.GetElapsedTime(Volatile.Read(ref _lastPurge)) < PurgeInterval
+            || Interlocked.CompareExchange(ref _purging, 1, 0) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var nowTicks = now.UtcTicks;
+            foreach (var (token, entry) in _entries)
+            {
+                if ((entry.ValidUntilTicks <= nowTicks || entry.KeySetVersion != currentKeySetVersion)
+                    && _entries.TryRemove(new KeyValuePair<string, Entry>(token, entry)))
+                {
+                    Interlocked.Decrement(ref _count);
+                }
+            }
+
+            Volatile.Write(ref _lastPurge, _timeProvider.GetTimestamp());
+        }
+        finally
+        {
+            Volatile.Write(ref _purging, 0);
+        }
+    }
+
+    private sealed record Entry(JwtCaller Caller, long KeySetVersion, long ValidUntilTicks);
+}
