@@ -69,10 +69,10 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
         var now = _timeProvider.GetUtcNow();
         if (entry is not null && now < entry.UsableUntil)
         {
-            // Someone already replaced the rejected token, or it was replaced so recently that replacing it again
-            // would only hammer the source.
+            // Someone already replaced the rejected token, or it is itself the replacement of a rejected token, got
+            // so recently that replacing it again would only hammer the source.
             if (!string.Equals(entry.Token.Value, rejected.Value, StringComparison.Ordinal)
-                || now - entry.AcquiredAt < _options.MinimumForcedRefreshInterval)
+                || (entry.Forced && now - entry.AcquiredAt < _options.MinimumForcedRefreshInterval))
             {
                 return ValueTask.FromResult(entry.Token);
             }
@@ -91,6 +91,13 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
             if (refresh is null)
             {
                 var now = _timeProvider.GetUtcNow();
+
+                // A refresh may have finished since the caller looked: use its token rather than fetch again.
+                if (!force && _entry is { } entry && now < entry.UsableUntil)
+                {
+                    return entry.Token;
+                }
+
                 if (now < _retryAfter)
                 {
                     throw new AccessTokenException(
@@ -133,7 +140,8 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
             AccessToken token;
             try
             {
-                token = await _source.GetTokenAsync(timeout.Token).ConfigureAwait(false);
+                // WaitAsync: a source that ignores its token must not hold the cache past FetchTimeout.
+                token = await _source.GetTokenAsync(timeout.Token).AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
             {
@@ -146,7 +154,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
                 throw new AccessTokenException("The token source returned a token that is already expired or about to expire.");
             }
 
-            var entry = new Entry(token, now, RefreshAt(token, now), token.ExpiresAt - _options.MinimumRemainingLifetime);
+            var entry = new Entry(token, now, RefreshAt(token, now), token.ExpiresAt - _options.MinimumRemainingLifetime, force);
             lock (_gate)
             {
                 _entry = entry;
@@ -197,5 +205,6 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
         return early > half ? early : half;
     }
 
-    private sealed record Entry(AccessToken Token, DateTimeOffset AcquiredAt, DateTimeOffset RefreshAt, DateTimeOffset UsableUntil);
+    private sealed record Entry(
+        AccessToken Token, DateTimeOffset AcquiredAt, DateTimeOffset RefreshAt, DateTimeOffset UsableUntil, bool Forced);
 }

@@ -86,10 +86,25 @@ public sealed class ClientCredentialsTokenProvider : IAccessTokenProvider
         {
             throw new AccessTokenException($"The token endpoint {endpoint} could not be reached: {ex.HttpRequestError}.", ex);
         }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient.Timeout, not the caller.
+            throw new AccessTokenException($"The token endpoint {endpoint} did not answer within the HTTP client's timeout.", ex);
+        }
 
         using (response)
         {
-            using var document = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+            JsonDocument? body;
+            try
+            {
+                body = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                throw new AccessTokenException($"The token endpoint {endpoint} response could not be read: {ex.GetType().Name}.", ex);
+            }
+
+            using var document = body;
             if (!response.IsSuccessStatusCode)
             {
                 throw CreateError(response, document);
@@ -223,9 +238,12 @@ public sealed class ClientCredentialsTokenProvider : IAccessTokenProvider
         }
 
         if (root.TryGetProperty("token_type", out var typeElement)
-            && !string.Equals(typeElement.GetString(), "Bearer", StringComparison.OrdinalIgnoreCase))
+            && (typeElement.ValueKind != JsonValueKind.String
+                || !string.Equals(typeElement.GetString(), "Bearer", StringComparison.OrdinalIgnoreCase)))
         {
-            throw new AccessTokenException($"The token endpoint issued a '{typeElement.GetString()}' token; only Bearer tokens are supported.");
+            // GetString() throws on a non-string: name the raw JSON instead.
+            var tokenType = typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : typeElement.GetRawText();
+            throw new AccessTokenException($"The token endpoint issued a '{tokenType}' token; only Bearer tokens are supported.");
         }
 
         DateTimeOffset? fromExpiresIn = null;

@@ -51,6 +51,34 @@ public sealed class SelfSignedTokenProvider : IAccessTokenProvider
             throw new ArgumentException("A symmetric signing key needs at least 32 bytes.", nameof(options));
         }
 
+        if (!key.CryptoProviderFactory.IsSupportedAlgorithm(algorithm, key))
+        {
+            throw new ArgumentException(
+                $"SelfSignedTokenOptions.Algorithm '{algorithm}' cannot be used with a {key.GetType().Name}.", nameof(options));
+        }
+
+        // Sign once now: a public key (whose private half status IdentityModel often reports as Unknown) fails here,
+        // not on every token.
+        try
+        {
+            var signer = key.CryptoProviderFactory.CreateForSigning(key, algorithm);
+            try
+            {
+                signer.Sign([0]);
+            }
+            finally
+            {
+                key.CryptoProviderFactory.ReleaseSignatureProvider(signer);
+            }
+        }
+        catch (Exception ex) when (ex is CryptographicException or InvalidOperationException or NotSupportedException)
+        {
+            throw new ArgumentException(
+                $"SelfSignedTokenOptions.SigningKey cannot sign with '{algorithm}'; it must hold a private key ({ex.GetType().Name}).",
+                nameof(options),
+                ex);
+        }
+
         if (!string.IsNullOrWhiteSpace(options.KeyId))
         {
             key.KeyId = options.KeyId;
@@ -101,7 +129,12 @@ public sealed class SelfSignedTokenProvider : IAccessTokenProvider
             521 => SecurityAlgorithms.EcdsaSha512,
             _ => SecurityAlgorithms.EcdsaSha256,
         },
-        JsonWebKey { Kty: JsonWebAlgorithmsKeyTypes.EllipticCurve } => SecurityAlgorithms.EcdsaSha256,
+        JsonWebKey { Kty: JsonWebAlgorithmsKeyTypes.EllipticCurve } jwk => jwk.Crv switch
+        {
+            JsonWebKeyECTypes.P384 => SecurityAlgorithms.EcdsaSha384,
+            JsonWebKeyECTypes.P521 => SecurityAlgorithms.EcdsaSha512,
+            _ => SecurityAlgorithms.EcdsaSha256,
+        },
         JsonWebKey { Kty: JsonWebAlgorithmsKeyTypes.Octet } => SecurityAlgorithms.HmacSha256,
         _ => SecurityAlgorithms.RsaSha256,
     };

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace GrpcJwtAuth.Client.Tests.Infrastructure;
+
+/// <summary>One call the test service received: method, every <c>authorization</c> value, and whether over TLS.</summary>
+internal sealed record ReceivedCall(string Method, IReadOnlyList<string> Authorization, bool OverTls);
+
+/// <summary>
+/// The test service (<see cref="TestMethods"/>) on an in-process Kestrel with two HTTP/2 endpoints on 127.0.0.1,
+/// port 0: TLS with an in-memory certificate that clients pin, and plaintext (h2c). A call is let through when it
+/// carries exactly one <c>authorization</c> value and that value was not rejected with <see cref="Reject"/>;
+/// otherwise it fails with <c>Unauthenticated</c>. Every call is recorded. Shared by the tests of one class
+/// (xunit runs them one at a time); each test starts with <see cref="Reset"/>.
+/// </summary>
+public sealed class GrpcTestServer : IAsyncLifetime
+{
+    private readonly TestCertificate _certificate = TestCertificate.CreateForLocalhost();
+    private readonly ProbeState _state = new();
+    private WebApplication? _app;
+
+    /// <summary><c>https://127.0.0.1:{port}</c>.</summary>
+    public Uri HttpsAddress { get; private set; } = null!;
+
+    /// <summary><c>http://127.0.0.1:{port}</c> (HTTP/2 without TLS).</summary>
+    public Uri HttpAddress { get; private set; } = null!;
+
+    internal IReadOnlyList<ReceivedCall> Calls => [.. _state.Calls];
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.UseHttps(_certificate.Certificate);
+            });
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(_state);
+        builder.Services.AddSingleton<IServiceMethodProvider<ProbeService>, ProbeServiceMethodProvider>();
+
+        _app = builder.Build();
+        _app.MapGrpcService<ProbeService>();
+        await _app.StartAsync().DefaultTimeout();
+
+        var addresses = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        HttpsAddress = new Uri(addresses.Single(address => address.StartsWith("https://", StringComparison.Ordinal)));
+        HttpAddress = new Uri(addresses.Single(address => address.StartsWith("http://", StringComparison.Ordinal)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync().DefaultTimeout();
+            await _app.DisposeAsync();
+        }
+
+        _certificate.Dispose();
+    }
+
+    /// <summary>Forgets recorded calls and rejected tokens.</summary>
+    public void Reset()
+    {
+        _state.Calls.Clear();
+        _state.Rejected.Clear();
+    }
+
+    /// <summary>Calls carrying <c>Bearer {token}</c> fail with <c>Unauthenticated</c>.</summary>
+    public void Reject(params string[] tokens)
+    {
+        foreach (var token in tokens)
+        {
+            _state.Rejected[$"Bearer {token}"] = 0;
+        }
+    }
+
+    /// <summary>A handler for <see cref="HttpsAddress"/> that trusts the server's certificate and no other.</summary>
+    public HttpMessageHandler CreatePinnedHandler() => _certificate.CreatePinnedHandler();
+
+    /// <summary>A channel to the TLS endpoint (pinned) or the plaintext one.</summary>
+    public GrpcChannel CreateChannel(bool overTls = true, Action<GrpcChannelOptions>? configure = null)
+    {
+        var options = new GrpcChannelOptions
+        {
+            HttpHandler = overTls ? CreatePinnedHandler() : new SocketsHttpHandler(),
+            DisposeHttpClient = true,
+        };
+        configure?.Invoke(options);
+        return GrpcChannel.ForAddress(overTls ? HttpsAddress : HttpAddress, options);
+    }
+
+    internal sealed class ProbeState
+    {
+        public ConcurrentQueue<ReceivedCall> Calls { get; } = new();
+
+        public ConcurrentDictionary<string, byte> Rejected { get; } = new(StringComparer.Ordinal);
+
+        public void Admit(ServerCallContext context)
+        {
+            var authorization = context.RequestHeaders.Where(entry => entry.Key == "authorization").Select(entry => entry.Value).ToArray();
+            Calls.Enqueue(new ReceivedCall(context.Method, authorization, context.GetHttpContext().Request.IsHttps));
+            if (authorization.Length != 1 || Rejected.ContainsKey(authorization[0]))
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "token rejected by the test server"));
+            }
+        }
+    }
+
+    internal sealed class ProbeService(ProbeState state)
+    {
+        public Task<string> Unary(string request, ServerCallContext context)
+        {
+            state.Admit(context);
+            return Task.FromResult($"hello {request}");
+        }
+
+        public async Task ServerStreaming(string request, IServerStreamWriter<string> responses, ServerCallContext context)
+        {
+            state.Admit(context);
+            await responses.WriteAsync($"hello {request}");
+            await responses.WriteAsync("bye");
+        }
+    }
+
+    private sealed class ProbeServiceMethodProvider : IServiceMethodProvider<ProbeService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ProbeService> context)
+        {
+            context.AddUnaryMethod(TestMethods.Unary, [], (service, request, callContext) => service.Unary(request, callContext));
+            context.AddServerStreamingMethod(
+                TestMethods.ServerStreaming, [], (service, request, responses, callContext) => service.ServerStreaming(request, responses, callContext));
+        }
+    }
+}
+
+/// <summary>A client for the test service, as the gRPC client factory creates clients.</summary>
+internal sealed class ProbeClient : ClientBase<ProbeClient>
+{
+    public ProbeClient(CallInvoker callInvoker)
+        : base(callInvoker)
+    {
+    }
+
+    public ProbeClient(ChannelBase channel)
+        : base(channel)
+    {
+    }
+
+    private ProbeClient(ClientBaseConfiguration configuration)
+        : base(configuration)
+    {
+    }
+
+    public AsyncUnaryCall<string> UnaryAsync(string request, CallOptions options = default) =>
+        CallInvoker.AsyncUnaryCall(TestMethods.Unary, null, options, request);
+
+    public string Unary(string request, CallOptions options = default) =>
+        CallInvoker.BlockingUnaryCall(TestMethods.Unary, null, options, request);
+
+    public AsyncServerStreamingCall<string> ServerStreaming(string request, CallOptions options = default) =>
+        CallInvoker.AsyncServerStreamingCall(TestMethods.ServerStreaming, null, options, request);
+
+    protected override ProbeClient NewInstance(ClientBaseConfiguration configuration) => new(configuration);
+}
