@@ -1,5 +1,6 @@
 using Greeter.Server.Development;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Greeter.Server;
 
@@ -43,7 +44,8 @@ public static class GreeterServerApp
         var developmentIssuer = DevelopmentIssuer.CreateIfNoIssuerConfigured(builder.Configuration);
 
         builder.Services.AddGrpc();
-        builder.Services.AddGrpcHealthChecks();
+        // At least one check: with none, grpc.health.v1.Health/Check answers UNKNOWN instead of SERVING.
+        builder.Services.AddGrpcHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy());
         _ = developmentIssuer is null
             ? builder.Services.AddGrpcJwtAuth()
             : builder.Services.AddGrpcJwtAuth(developmentIssuer.Configure);

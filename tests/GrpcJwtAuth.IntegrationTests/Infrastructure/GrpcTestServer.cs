@@ -14,22 +14,19 @@ public sealed class GrpcTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILoggerFactory _clientLogging;
+    private readonly List<GrpcChannel> _channels = [];
 
-    private GrpcTestServer(WebApplication app, int port, TestCertificate certificate, LogCapture logs)
+    private GrpcTestServer(WebApplication app, int port, TestCertificate certificate, LogCapture logs, bool plaintext)
     {
         _app = app;
         Certificate = certificate;
         Logs = logs;
-        Address = new Uri($"https://127.0.0.1:{port}");
+        Address = new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}");
         Entries = app.Services.GetRequiredService<HandlerEntries>();
+        Requests = app.Services.GetRequiredService<RequestCounts>();
 
         _clientLogging = logs.CreateLoggerFactory();
-        Channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
-        {
-            HttpHandler = certificate.CreatePinnedHandler(),
-            DisposeHttpClient = true,
-            LoggerFactory = _clientLogging,
-        });
+        Channel = CreateChannel();
         Probe = new Probe.ProbeClient(Channel);
         Attributed = new Attributed.AttributedClient(Channel);
     }
@@ -43,7 +40,13 @@ public sealed class GrpcTestServer : IAsyncDisposable
     /// <summary>How often each handler was entered.</summary>
     public HandlerEntries Entries { get; }
 
+    /// <summary>How often each path was requested, rejected calls included.</summary>
+    public RequestCounts Requests { get; }
+
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>Writes into <see cref="Logs"/>: for clients and client-side interceptors of this test.</summary>
+    public ILoggerFactory ClientLoggerFactory => _clientLogging;
 
     /// <summary>A channel that trusts this server's certificate only.</summary>
     public GrpcChannel Channel { get; }
@@ -56,16 +59,21 @@ public sealed class GrpcTestServer : IAsyncDisposable
     /// <param name="keyServer">The key server whose certificate the backchannel pins, if keys come from one.</param>
     /// <param name="timeProvider">Replaces the library's clock (for example a FakeTimeProvider).</param>
     /// <param name="expectedErrors">Event names of Error records this test expects.</param>
+    /// <param name="plaintext">
+    /// Serve plaintext HTTP/2 (h2c) on an <c>http://</c> address instead of TLS: only for showing what clients do on
+    /// insecure channels.
+    /// </param>
     public static async Task<GrpcTestServer> StartAsync(
         Action<GrpcJwtAuthOptions> configure,
         KeyServer? keyServer = null,
         TimeProvider? timeProvider = null,
-        IEnumerable<string>? expectedErrors = null)
+        IEnumerable<string>? expectedErrors = null,
+        bool plaintext = false)
     {
         var certificate = TestCertificate.CreateForLocalhost();
         var logs = new LogCapture(expectedErrors);
         var builder = TestHost.CreateBuilder(
-            typeof(GrpcTestServer).Assembly.GetName().Name!, logs, LogLevel.Trace, certificate, port: 0, HttpProtocols.Http2);
+            typeof(GrpcTestServer).Assembly.GetName().Name!, logs, LogLevel.Trace, plaintext ? null : certificate, port: 0, HttpProtocols.Http2);
 
         if (timeProvider is not null)
         {
@@ -74,6 +82,7 @@ public sealed class GrpcTestServer : IAsyncDisposable
         }
 
         builder.Services.AddSingleton<HandlerEntries>();
+        builder.Services.AddSingleton<RequestCounts>();
         builder.Services.AddGrpc();
         var auth = builder.Services.AddGrpcJwtAuth(configure);
         if (keyServer is not null)
@@ -83,16 +92,53 @@ public sealed class GrpcTestServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        var requests = app.Services.GetRequiredService<RequestCounts>();
+        app.Use((context, next) =>
+        {
+            requests.Record(context.Request.Path.Value ?? string.Empty);
+            return next(context);
+        });
         app.MapGrpcService<ProbeService>();
         app.MapGrpcService<AttributedService>();
 
         var port = await TestHost.StartAsync(app);
-        return new GrpcTestServer(app, port, certificate, logs);
+        return new GrpcTestServer(app, port, certificate, logs, plaintext);
+    }
+
+    /// <summary>
+    /// Another channel to this server, logging into <see cref="Logs"/> and trusting this server's certificate only
+    /// (plain HTTP/2 for a plaintext server); <paramref name="configure"/> may change its options before it is made.
+    /// Disposed with the server.
+    /// </summary>
+    public GrpcChannel CreateChannel(Action<GrpcChannelOptions>? configure = null)
+    {
+        var handler = Address.Scheme == Uri.UriSchemeHttps ? Certificate.CreatePinnedHandler() : new SocketsHttpHandler();
+        try
+        {
+            var options = new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, LoggerFactory = _clientLogging };
+            configure?.Invoke(options);
+            var channel = GrpcChannel.ForAddress(Address, options);
+            lock (_channels)
+            {
+                _channels.Add(channel);
+            }
+
+            return channel;
+        }
+        catch
+        {
+            handler.Dispose();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Channel.Dispose();
+        lock (_channels)
+        {
+            _channels.ForEach(channel => channel.Dispose());
+        }
+
         await TestHost.StopAsync(_app);
         _clientLogging.Dispose();
         Certificate.Dispose();

@@ -16,9 +16,10 @@ public abstract class IntegrationTest : IAsyncLifetime
         Action<GrpcJwtAuthOptions> configure,
         KeyServer? keyServer = null,
         TimeProvider? timeProvider = null,
-        IEnumerable<string>? expectedErrors = null)
+        IEnumerable<string>? expectedErrors = null,
+        bool plaintext = false)
     {
-        var server = await GrpcTestServer.StartAsync(configure, keyServer, timeProvider, expectedErrors);
+        var server = await GrpcTestServer.StartAsync(configure, keyServer, timeProvider, expectedErrors, plaintext);
         _owned.Add(server);
         return server;
     }
@@ -26,6 +27,13 @@ public abstract class IntegrationTest : IAsyncLifetime
     protected async Task<KeyServer> StartKeyServerAsync(params TestSigningKey[] keys)
     {
         var server = await KeyServer.StartAsync(keys);
+        _owned.Add(server);
+        return server;
+    }
+
+    protected async Task<TokenServer> StartTokenServerAsync(Func<TokenRequest, string> mint)
+    {
+        var server = await TokenServer.StartAsync(mint);
         _owned.Add(server);
         return server;
     }

@@ -6,11 +6,12 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GrpcJwtAuth.IntegrationTests.Infrastructure;
 
-/// <summary>What both in-process servers share: a slim host on 127.0.0.1 over TLS, logging only into a capture.</summary>
+/// <summary>What the in-process servers share: a slim host on 127.0.0.1 over TLS, logging only into a capture.</summary>
 internal static class TestHost
 {
+    /// <param name="certificate">The TLS certificate; <see langword="null"/> only for the plaintext (h2c) server of the insecure-channel tests.</param>
     public static WebApplicationBuilder CreateBuilder(
-        string name, LogCapture logs, LogLevel minimumLevel, TestCertificate certificate, int port, HttpProtocols protocols)
+        string name, LogCapture logs, LogLevel minimumLevel, TestCertificate? certificate, int port, HttpProtocols protocols)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -27,7 +28,10 @@ internal static class TestHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
         {
             listen.Protocols = protocols;
-            listen.UseHttps(certificate.Certificate);
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate.Certificate);
+            }
         }));
 
         return builder;
