@@ -8,7 +8,7 @@ namespace GrpcJwtAuth.IntegrationTests;
 /// <summary>Tokens naming random kids must not turn into a flood of key fetches.</summary>
 public class UnknownKidStormTests : IntegrationTest
 {
-    private const int StormSize = 200;
+    private const int StormSize = 1000;
 
     private static readonly TimeSpan MinimumRefreshInterval = TimeSpan.FromMinutes(5);
 

@@ -65,7 +65,7 @@ internal sealed class JwtCallCredentialsInterceptor(
         where TRequest : class
         where TResponse : class
     {
-        if (!options.RetryOnUnauthenticated || HasExplicitAuthorization(context) || context.Options.CancellationToken.IsCancellationRequested)
+        if (HasExplicitAuthorization(context))
         {
             throw rejection;
         }
@@ -84,6 +84,11 @@ internal sealed class JwtCallCredentialsInterceptor(
                     rejection.Trailers);
             }
 
+            throw rejection;
+        }
+
+        if (!options.RetryOnUnauthenticated || context.Options.CancellationToken.IsCancellationRequested)
+        {
             throw rejection;
         }
 

@@ -322,6 +322,20 @@ public sealed class JwtCallCredentialsInterceptorTests
     }
 
     [Fact]
+    public async Task AsyncUnaryCall_InsecureChannelWithRetryOff_StillExplainsWhyNoTokenWasSent()
+    {
+        _transport.RunsCredentials = false;
+        _transport.Respond = _ => StatusCode.Unauthenticated;
+        var interceptor = CreateInterceptor(options => options.RetryOnUnauthenticated = false);
+
+        var failure = await Assert.ThrowsAsync<RpcException>(
+            () => interceptor.AsyncUnaryCall("hi", FakeTransport.Context(), _transport.UnaryCall).ResponseAsync.DefaultTimeout());
+
+        Assert.Contains("the channel is not secure", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Single(_transport.Attempts);
+    }
+
+    [Fact]
     public async Task BlockingUnaryCall_InsecureChannelSkippedCredentials_ExplainsWhyNoTokenWasSent()
     {
         _transport.RunsCredentials = false;
