@@ -1,6 +1,7 @@
 using Grpc.Net.Client;
 using GrpcJwtAuth.IntegrationTests.Protos;
 using GrpcJwtAuth.IntegrationTests.Services;
+using GrpcJwtAuth.Testing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GrpcJwtAuth.IntegrationTests.Infrastructure;

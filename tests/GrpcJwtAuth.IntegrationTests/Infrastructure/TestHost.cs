@@ -1,4 +1,5 @@
 using System.Net;
+using GrpcJwtAuth.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using GrpcJwtAuth.Testing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace GrpcJwtAuth.IntegrationTests.Infrastructure;

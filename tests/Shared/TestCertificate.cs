@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace GrpcJwtAuth.IntegrationTests.Infrastructure;
+namespace GrpcJwtAuth.Testing;
 
 /// <summary>
 /// A self-signed server certificate for <c>localhost</c> / <c>127.0.0.1</c>, made in memory, and the pin a client
