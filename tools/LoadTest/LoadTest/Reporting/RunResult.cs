@@ -1,0 +1,51 @@
+namespace GrpcJwtAuth.LoadTest.Reporting;
+
+/// <summary>One measured run: one server start, one workload, one mode, one round.</summary>
+internal sealed record RunResult
+{
+    public required int Round { get; init; }
+
+    public required string Workload { get; init; }
+
+    public required string Mode { get; init; }
+
+    /// <summary>Calls answered in the measured window, whatever the outcome.</summary>
+    public required long Calls { get; init; }
+
+    /// <summary>Calls answered OK (with a reply body, for h2load) in the measured window.</summary>
+    public required long OkCalls { get; init; }
+
+    public required double ElapsedSeconds { get; init; }
+
+    /// <summary>Non-OK answers in the warm-up and the measured window, plus failed probes.</summary>
+    public required long Errors { get; init; }
+
+    public required IReadOnlyList<string> ErrorDetails { get; init; }
+
+    public required double ServerCpuSeconds { get; init; }
+
+    public required long AllocatedBytes { get; init; }
+
+    public required int Gen0 { get; init; }
+
+    public required int Gen1 { get; init; }
+
+    public required int Gen2 { get; init; }
+
+    public required long PeakResidentBytes { get; init; }
+
+    /// <summary>The load generator's CPU time over its wall time, in percent of its one core.</summary>
+    public required double GeneratorCpuPercent { get; init; }
+
+    /// <summary>The unique workload ran out of pre-minted tokens before the duration was over (the run is shorter).</summary>
+    public bool TokensExhausted { get; init; }
+
+    public double RequestsPerSecond => ElapsedSeconds > 0 ? OkCalls / ElapsedSeconds : 0;
+
+    public double ServerCpuMicrosPerCall => Calls > 0 ? ServerCpuSeconds * 1e6 / Calls : 0;
+
+    /// <summary>The server's CPU time over the window's wall time: about 100 when the server's core is saturated.</summary>
+    public double ServerCpuPercent => ElapsedSeconds > 0 ? 100 * ServerCpuSeconds / ElapsedSeconds : 0;
+
+    public double AllocatedBytesPerCall => Calls > 0 ? (double)AllocatedBytes / Calls : 0;
+}
