@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using GrpcJwtAuth.Configuration;
 
 namespace GrpcJwtAuth.Tokens;
@@ -11,6 +12,12 @@ namespace GrpcJwtAuth.Tokens;
 /// validated against: when keys change, every entry is validated again. Bounded by
 /// <see cref="CompiledAuthOptions.TokenCacheSize"/>: when full, expired and stale entries are purged (at most once per
 /// second) and new tokens are not cached until there is room.
+/// <para>
+/// Admission: a token is cached the second time it is validated, not the first. A small table of token hashes (the
+/// "doorkeeper") remembers first sightings, so workloads where every call brings a new token (many clients, one call
+/// each) do not fill the cache with entries that are never hit again, and pay no GC cost for them; a token reused for
+/// minutes pays one extra validation.
+/// </para>
 /// </summary>
 internal sealed class ValidatedTokenCache
 {
@@ -22,6 +29,7 @@ internal sealed class ValidatedTokenCache
     private readonly int _capacity;
     private readonly TimeSpan _clockSkew;
     private readonly TimeSpan _maxEntryLifetime;
+    private readonly int[] _doorkeeper;
     private int _count;
     private long _lastPurge;
     private int _purging;
@@ -34,6 +42,7 @@ internal sealed class ValidatedTokenCache
         _clockSkew = options.ClockSkew;
         _maxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         _lastPurge = timeProvider.GetTimestamp();
+        _doorkeeper = _capacity > 0 ? new int[(int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(_capacity, 1024, 65_536))] : [];
     }
 
     public bool Enabled => _capacity > 0;
@@ -75,6 +84,11 @@ internal sealed class ValidatedTokenCache
             return;
         }
 
+        if (!SeenBefore(token))
+        {
+            return;
+        }
+
         if (Interlocked.Increment(ref _count) > _capacity)
         {
             Interlocked.Decrement(ref _count);
@@ -87,6 +101,23 @@ internal sealed class ValidatedTokenCache
             Interlocked.Decrement(ref _count);
             _entries[token] = entry;
         }
+    }
+
+    /// <summary>
+    /// Whether this token was validated before (as far as a lossy table of hashes can tell); records it if not.
+    /// A collision may admit a token early, which costs only memory, never correctness.
+    /// </summary>
+    private bool SeenBefore(string token)
+    {
+        var hash = string.GetHashCode(token.AsSpan()) | 1;
+        ref var slot = ref _doorkeeper[hash & (_doorkeeper.Length - 1)];
+        if (Volatile.Read(ref slot) == hash)
+        {
+            return true;
+        }
+
+        Volatile.Write(ref slot, hash);
+        return false;
     }
 
     /// <summary>Drops entries that expired or belong to an older key set; at most once per second, one purge at a time.</summary>

@@ -19,7 +19,7 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(token, caller, keySetVersion: 3);
+        Admit(cache, token, caller, keySetVersion: 3);
 
         var header = "Bearer " + token;
 
@@ -32,7 +32,7 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(token, caller, 1);
+        Admit(cache, token, caller, 1);
 
         var altered = token[..^1] + (token[^1] == 'A' ? 'B' : 'A');
 
@@ -45,7 +45,7 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(token, caller, 1);
+        Admit(cache, token, caller, 1);
 
         Assert.False(cache.TryGet(token, 2, out _));
     }
@@ -55,7 +55,7 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create(skew: TimeSpan.FromSeconds(30));
         var (token, caller) = Mint(TimeSpan.FromMinutes(2));
-        cache.Add(token, caller, 1);
+        Admit(cache, token, caller, 1);
 
         _time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(29));
         Assert.True(cache.TryGet(token, 1, out _));
@@ -69,7 +69,7 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create(maxEntryLifetime: TimeSpan.FromMinutes(1));
         var (token, caller) = Mint(TimeSpan.FromHours(1));
-        cache.Add(token, caller, 1);
+        Admit(cache, token, caller, 1);
 
         _time.Advance(TimeSpan.FromSeconds(59));
         Assert.True(cache.TryGet(token, 1, out _));
@@ -83,8 +83,8 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(token, caller, 1);
-        cache.Add(token, caller, 2);
+        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller, 2);
 
         Assert.Equal(1, cache.Count);
         Assert.False(cache.TryGet(token, 1, out _));
@@ -98,7 +98,7 @@ public class ValidatedTokenCacheTests
         var tokens = Enumerable.Range(0, 5).Select(_ => Mint(TimeSpan.FromMinutes(10))).ToArray();
         foreach (var (token, caller) in tokens)
         {
-            cache.Add(token, caller, 1);
+            Admit(cache, token, caller, 1);
         }
 
         Assert.Equal(3, cache.Count);
@@ -112,23 +112,23 @@ public class ValidatedTokenCacheTests
         var cache = Create(size: 2);
         var shortLived = Mint(TimeSpan.FromSeconds(1));
         var stale = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(shortLived.Token, shortLived.Caller, 1);
-        cache.Add(stale.Token, stale.Caller, 1);
+        Admit(cache, shortLived.Token, shortLived.Caller, 1);
+        Admit(cache, stale.Token, stale.Caller, 1);
 
         // Both entries are now useless: one expired (skew 0 here), the other belongs to key set 1.
         _time.Advance(TimeSpan.FromSeconds(2));
         var fresh = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(fresh.Token, fresh.Caller, 2);   // full: purges, then has room next time
+        Admit(cache, fresh.Token, fresh.Caller, 2);   // full: purges, then has room next time
         Assert.Equal(0, cache.Count);
 
-        cache.Add(fresh.Token, fresh.Caller, 2);
+        Admit(cache, fresh.Token, fresh.Caller, 2);
         Assert.True(cache.TryGet(fresh.Token, 2, out _));
 
         // Within a second of the last purge, a full cache does not purge again.
         var other = Mint(TimeSpan.FromMinutes(10));
         var third = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(other.Token, other.Caller, 2);
-        cache.Add(third.Token, third.Caller, 3);
+        Admit(cache, other.Token, other.Caller, 2);
+        Admit(cache, third.Token, third.Caller, 3);
         Assert.Equal(2, cache.Count);
         Assert.False(cache.TryGet(third.Token, 3, out _));
     }
@@ -138,7 +138,7 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create(size: 0);
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        cache.Add(token, caller, 1);
+        Admit(cache, token, caller, 1);
 
         Assert.False(cache.Enabled);
         Assert.Equal(0, cache.Count);
@@ -155,12 +155,47 @@ public class ValidatedTokenCacheTests
         {
             foreach (var (token, caller) in chunk)
             {
-                cache.Add(token, caller, 1);
+                Admit(cache, token, caller, 1);
             }
         }))).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(50, cache.Count);
         Assert.Equal(50, tokens.Count(t => cache.TryGet(t.Token, 1, out _)));
+    }
+
+    [Fact]
+    public void Add_FirstValidation_OnlyRecordsTheToken_SecondAdmitsIt()
+    {
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+
+        cache.Add(token, caller, 1);
+        Assert.Equal(0, cache.Count);
+        Assert.False(cache.TryGet(token, 1, out _));
+
+        cache.Add(token, caller, 1);
+        Assert.Equal(1, cache.Count);
+        Assert.True(cache.TryGet(token, 1, out _));
+    }
+
+    [Fact]
+    public void Add_ManyOneShotTokens_NeverFillTheCache()
+    {
+        var cache = Create(size: 10_000);
+        for (var i = 0; i < 500; i++)
+        {
+            var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+            cache.Add(token, caller, 1);
+        }
+
+        Assert.Equal(0, cache.Count);
+    }
+
+    /// <summary>Validated twice: the cache admits a token on its second validation.</summary>
+    private static void Admit(ValidatedTokenCache cache, string token, JwtCaller caller, long keySetVersion)
+    {
+        cache.Add(token, caller, keySetVersion);
+        cache.Add(token, caller, keySetVersion);
     }
 
     private ValidatedTokenCache Create(int size = 100, TimeSpan? skew = null, TimeSpan? maxEntryLifetime = null)
