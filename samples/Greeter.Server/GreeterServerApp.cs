@@ -44,8 +44,11 @@ public static class GreeterServerApp
         var developmentIssuer = DevelopmentIssuer.CreateIfNoIssuerConfigured(builder.Configuration);
 
         builder.Services.AddGrpc();
-        // At least one check: with none, grpc.health.v1.Health/Check answers UNKNOWN instead of SERVING.
-        builder.Services.AddGrpcHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy());
+        // At least one check: with none, grpc.health.v1.Health/Check answers UNKNOWN instead of SERVING. The signing
+        // keys' check makes it NOT_SERVING while no key is held (SERVING, degraded, on last known good keys).
+        builder.Services.AddGrpcHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy())
+            .AddGrpcJwtAuthKeys();
         _ = developmentIssuer is null
             ? builder.Services.AddGrpcJwtAuth()
             : builder.Services.AddGrpcJwtAuth(developmentIssuer.Configure);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Grpc.Net.ClientFactory;
 using GrpcJwtAuth.Client;
 using GrpcJwtAuth.Client.Caching;
@@ -121,7 +122,8 @@ public static class JwtCallCredentialsServiceCollectionExtensions
             createSource(sp),
             cacheOptions,
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<CachingAccessTokenProvider>>()));
+            sp.GetService<ILogger<CachingAccessTokenProvider>>(),
+            sp.GetService<IMeterFactory>()));
         return services;
     }
 }

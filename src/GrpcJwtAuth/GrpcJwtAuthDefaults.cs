@@ -12,4 +12,13 @@ public static class GrpcJwtAuthDefaults
 
     /// <summary>The authentication type of identities GrpcJwtAuth creates: <c>Bearer</c>.</summary>
     public const string AuthenticationType = "Bearer";
+
+    /// <summary>
+    /// The name of the <see cref="System.Diagnostics.Metrics.Meter"/> of the server's metrics, for example for
+    /// <c>dotnet-counters monitor --counters GrpcJwtAuth</c> or OpenTelemetry's <c>AddMeter(GrpcJwtAuthDefaults.MeterName)</c>.
+    /// </summary>
+    public const string MeterName = "GrpcJwtAuth";
+
+    /// <summary>The default name of the health check added by <c>AddGrpcJwtAuthKeys()</c>.</summary>
+    public const string KeysHealthCheckName = "grpcjwtauth-keys";
 }

@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Server;
 using GrpcJwtAuth;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
@@ -40,6 +41,9 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpcJwtAuthOptions>, GrpcJwtAuthOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<Metrics>();
+        services.TryAddSingleton<RejectionBursts>();
         services.TryAddSingleton(static sp => CompiledAuthOptions.Create(
             sp.GetRequiredService<IOptions<GrpcJwtAuthOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()));
@@ -47,7 +51,8 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             sp.GetRequiredService<CompiledAuthOptions>(),
             CreateRemoteSource(sp),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SigningKeyManager>>()));
+            sp.GetRequiredService<ILogger<SigningKeyManager>>(),
+            sp.GetRequiredService<Metrics>()));
         services.TryAddSingleton<CallerFactory>();
         services.TryAddSingleton<JwtTokenValidator>();
         services.TryAddSingleton<ValidatedTokenCache>();

@@ -1,13 +1,16 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using Grpc.Core;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -18,6 +21,8 @@ namespace GrpcJwtAuth.Benchmarks;
 /// <summary>
 /// The per-call pieces of GrpcJwtAuth beside IdentityModel's own <see cref="JsonWebTokenHandler"/> on the same token.
 /// Run: dotnet run -c Release --project tests/GrpcJwtAuth.Benchmarks -- --filter '*AuthBenchmarks*'
+/// The authenticators have their metrics and burst reporting, as in DI; "metrics listened" has a listener on every
+/// instrument of its meter (as dotnet-counters or OpenTelemetry would), the others none.
 /// </summary>
 [MemoryDiagnoser]
 public class AuthBenchmarks
@@ -36,6 +41,11 @@ public class AuthBenchmarks
     private MethodPolicyProvider _policies = null!;
     private CallAuthenticator _cachedAuthenticator = null!;
     private CallAuthenticator _uncachedAuthenticator = null!;
+    private CallAuthenticator _listenedAuthenticator = null!;
+    private ServiceProvider _services = null!;
+    private ServiceProvider _listenedServices = null!;
+    private MeterListener _listener = null!;
+    private long _measurements;
     private BenchServerCallContext _context = null!;
     private DefaultHttpContext _httpContext = null!;
 
@@ -70,14 +80,37 @@ public class AuthBenchmarks
         });
         _header = "Bearer " + _token;
 
+        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new Metrics(_services.GetRequiredService<IMeterFactory>());
+        var bursts = new RejectionBursts(TimeProvider.System, NullLogger<RejectionBursts>.Instance);
+
         var options = Options(cacheSize: 10_000, publicPem);
         var compiled = CompiledAuthOptions.Create(options, TimeProvider.System);
-        _keys = new SigningKeyManager(compiled, null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance);
+        _keys = new SigningKeyManager(compiled, null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance, metrics);
         _validator = new JwtTokenValidator(_keys, new CallerFactory(compiled));
         _cache = new ValidatedTokenCache(compiled, TimeProvider.System);
         _policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         _cachedAuthenticator = new CallAuthenticator(
-            compiled, _policies, _validator, _cache, _keys, NullLogger<CallAuthenticator>.Instance);
+            compiled, _policies, _validator, _cache, _keys, NullLogger<CallAuthenticator>.Instance, metrics, bursts);
+
+        _listenedServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var listenedFactory = _listenedServices.GetRequiredService<IMeterFactory>();
+        _listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, listenedFactory))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => _measurements += value);
+        _listener.SetMeasurementEventCallback<double>((_, _, _, _) => _measurements++);
+        _listener.Start();
+        _listenedAuthenticator = new CallAuthenticator(
+            compiled, _policies, _validator, new ValidatedTokenCache(compiled, TimeProvider.System), _keys,
+            NullLogger<CallAuthenticator>.Instance, new Metrics(listenedFactory), bursts);
 
         var uncached = CompiledAuthOptions.Create(Options(cacheSize: 0, publicPem), TimeProvider.System);
         var uncachedKeys = new SigningKeyManager(uncached, null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance);
@@ -87,7 +120,9 @@ public class AuthBenchmarks
             new JwtTokenValidator(uncachedKeys, new CallerFactory(uncached)),
             new ValidatedTokenCache(uncached, TimeProvider.System),
             uncachedKeys,
-            NullLogger<CallAuthenticator>.Instance);
+            NullLogger<CallAuthenticator>.Instance,
+            metrics,
+            bursts);
 
         _rawParameters = _keys.Current.Parameters.Clone();
         _rawParameters.LifetimeValidator = null;
@@ -98,10 +133,24 @@ public class AuthBenchmarks
 
         // Warm: the policy for the method and the cache entry for the token.
         if (_cachedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None
-            || _uncachedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None)
+            || _uncachedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None
+            || _listenedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None)
         {
             throw new InvalidOperationException("The benchmark token does not validate.");
         }
+
+        if (_measurements == 0)
+        {
+            throw new InvalidOperationException("The listener saw no measurement.");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _listener.Dispose();
+        _listenedServices.Dispose();
+        _services.Dispose();
     }
 
     [Benchmark(Baseline = true, Description = "JsonWebTokenHandler.ValidateTokenAsync (raw)")]
@@ -115,6 +164,9 @@ public class AuthBenchmarks
 
     [Benchmark(Description = "CallAuthenticator, cache hit")]
     public bool AuthenticateHit() => _cachedAuthenticator.AuthenticateAsync(_context).Result == AuthFailure.None;
+
+    [Benchmark(Description = "CallAuthenticator, cache hit, metrics listened")]
+    public bool AuthenticateHitListened() => _listenedAuthenticator.AuthenticateAsync(_context).Result == AuthFailure.None;
 
     [Benchmark(Description = "ValidatedTokenCache.TryGet (hit)")]
     public bool CacheHit() => _cache.TryGet(_header.AsSpan(7), _keys.Current.Version, out _);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using GrpcJwtAuth.Client.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,6 +9,8 @@ namespace GrpcJwtAuth.Client.Caching;
 /// Keeps one token from any source and refreshes it before it expires. Callers get the cached token without
 /// locking; at most one refresh runs at a time and callers keep the current token while it runs; failures back off
 /// exponentially; when no valid token can be had, callers get an <see cref="AccessTokenException"/> saying why.
+/// Each fetch from the source is counted and timed on the <c>GrpcJwtAuth.Client</c> meter
+/// (<c>grpcjwtauth.client.token.acquisitions</c>, <c>grpcjwtauth.client.token.acquisition.duration</c>).
 /// </summary>
 public sealed class CachingAccessTokenProvider : IAccessTokenProvider
 {
@@ -15,6 +18,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
     private readonly TokenCacheOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly Metrics _metrics;
     private readonly Lock _gate = new();
 
     private volatile Entry? _entry;
@@ -24,11 +28,20 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
     private Exception? _lastFailure;
 
     /// <summary>Caches tokens from <paramref name="source"/>.</summary>
+    /// <param name="source">Where tokens come from.</param>
+    /// <param name="options">When to refresh and how to back off. Defaults to <see cref="TokenCacheOptions"/>' defaults.</param>
+    /// <param name="timeProvider">The clock. Defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <param name="logger">Logs acquisitions and failures (event ids 3xx). Defaults to none.</param>
+    /// <param name="meterFactory">
+    /// Makes the <c>GrpcJwtAuth.Client</c> meter (pass the host's, as the DI registrations do). Defaults to a shared
+    /// static meter of that name.
+    /// </param>
     public CachingAccessTokenProvider(
         IAccessTokenProvider source,
         TokenCacheOptions? options = null,
         TimeProvider? timeProvider = null,
-        ILogger<CachingAccessTokenProvider>? logger = null)
+        ILogger<CachingAccessTokenProvider>? logger = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         _options = options ?? new TokenCacheOptions();
@@ -36,6 +49,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
         _source = source;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _metrics = meterFactory is null ? Metrics.Shared : new Metrics(meterFactory);
     }
 
     /// <inheritdoc />
@@ -134,6 +148,8 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
         // Leave the caller's lock before calling the source.
         await Task.Yield();
 
+        var started = _timeProvider.GetTimestamp();
+        string? errorType = null;
         try
         {
             using var timeout = new CancellationTokenSource(_options.FetchTimeout, _timeProvider);
@@ -145,12 +161,14 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
             {
+                errorType = Metrics.TimeoutError;
                 throw new AccessTokenException($"Getting an access token took longer than {_options.FetchTimeout}.", ex);
             }
 
             var now = _timeProvider.GetUtcNow();
             if (token is null || token.ExpiresAt <= now + _options.MinimumRemainingLifetime)
             {
+                errorType = Metrics.UnusableTokenError;
                 throw new AccessTokenException("The token source returned a token that is already expired or about to expire.");
             }
 
@@ -164,6 +182,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
                 _refresh = null;
             }
 
+            _metrics.Acquired(force, _timeProvider.GetElapsedTime(started));
             Log.TokenAcquired(_logger, token.ExpiresAt, force);
             return token;
         }
@@ -186,6 +205,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
                 _refresh = null;
             }
 
+            _metrics.Failed(force, errorType ?? ex.GetType().FullName ?? ex.GetType().Name, _timeProvider.GetElapsedTime(started));
             Log.RefreshFailed(_logger, failures, retryAfter, failure);
             throw failure;
         }

@@ -4,21 +4,23 @@ using Microsoft.Extensions.Logging;
 namespace GrpcJwtAuth.Diagnostics;
 
 /// <summary>
-/// Every log line GrpcJwtAuth writes. Event ids are stable: 1xx server, 2xx keys. No line carries a token, a
-/// signature, an authorization header or an exception that could quote one.
+/// Every log line GrpcJwtAuth writes. Event ids are stable: 1xx server, 2xx keys (3xx are the client package's). No
+/// line carries a token, a signature, an authorization header or an exception that could quote one.
 /// </summary>
 internal static partial class Log
 {
     // 1xx: server
 
+    // kid, iss, sub and jti of a rejected token are unvalidated: the caller truncates them (see CallAuthenticator).
     [LoggerMessage(EventId = 100, EventName = "CallRejected", Level = LogLevel.Debug,
-        Message = "Call to {Method} from {Peer} rejected: {Reason} (kid {KeyId}).")]
-    public static partial void CallRejected(ILogger logger, string method, string peer, string reason, string? keyId);
+        Message = "Call to {Method} from {Peer} rejected: {Reason}; kid={KeyId} iss={Issuer} sub={Subject} jti={TokenId}")]
+    public static partial void CallRejected(
+        ILogger logger, string method, string peer, string reason, string? keyId, string? issuer, string? subject, string? tokenId);
 
     [LoggerMessage(EventId = 101, EventName = "CallDenied", Level = LogLevel.Debug,
-        Message = "Call to {Method} from {Peer} by sub {Subject} (iss {Issuer}, jti {TokenId}) denied: {Reason}.")]
+        Message = "Call to {Method} from {Peer} denied: {Reason}; sub={Subject} iss={Issuer} jti={TokenId} kid={KeyId}")]
     public static partial void CallDenied(
-        ILogger logger, string method, string peer, string? subject, string? issuer, string? tokenId, string reason);
+        ILogger logger, string method, string peer, string? subject, string? issuer, string? tokenId, string? keyId, string reason);
 
     [LoggerMessage(EventId = 102, EventName = "UnsupportedAuthorizeMetadata", Level = LogLevel.Error,
         Message = "Method {Method} has an [Authorize] attribute naming a policy or authentication scheme. GrpcJwtAuth " +
@@ -29,6 +31,15 @@ internal static partial class Log
         Message = "Method {Method}: rule {Prefix}, anonymous {AllowAnonymous}, {RequirementCount} role/scope requirement(s).")]
     public static partial void MethodPolicyResolved(
         ILogger logger, string method, string prefix, bool allowAnonymous, int requirementCount);
+
+    [LoggerMessage(EventId = 104, EventName = "RejectionBurst", Level = LogLevel.Warning,
+        Message = "{Count} call(s) from {Peer} rejected in the last {Seconds} s ({Reasons}). Rejections from this peer are " +
+                  "summarized at most once every {IntervalSeconds} s; each one is logged at Debug (event 100, 101).")]
+    public static partial void RejectionBurst(ILogger logger, string peer, int count, long seconds, string reasons, int intervalSeconds);
+
+    [LoggerMessage(EventId = 105, EventName = "StreamTokenExpired", Level = LogLevel.Debug,
+        Message = "Streaming call to {Method} from {Peer} by sub {Subject} ended: its token expired ({Reason}).")]
+    public static partial void StreamTokenExpired(ILogger logger, string method, string peer, string? subject, string reason);
 
     // 2xx: keys
 

@@ -12,11 +12,17 @@ internal enum RefreshTrigger
     UnknownKey,
 }
 
+/// <summary>How the last fetch of keys ended: when, why it ran, and the failures in a row up to it (0 after a success).</summary>
+internal sealed record KeyRefreshStatus(
+    RefreshTrigger Trigger, bool Succeeded, DateTimeOffset FinishedAt, int ConsecutiveFailures, string? ErrorType);
+
 /// <summary>
 /// Holds the current <see cref="SigningKeySet"/> and refreshes it: at startup, on a timer, and when a token names a
 /// <c>kid</c> not in the set. At most one fetch runs at a time and every caller that needs it shares it; refreshes
 /// caused by unknown <c>kid</c>s start at most once per <see cref="CompiledAuthOptions.MinimumRefreshInterval"/>.
 /// A failed fetch keeps the last keys that worked. The request path reads <see cref="Current"/> without locking.
+/// Each fetch is counted and timed (<see cref="Metrics"/>), and its outcome kept in <see cref="LastRefresh"/> for the
+/// health check.
 /// </summary>
 internal sealed class SigningKeyManager : IDisposable
 {
@@ -26,9 +32,11 @@ internal sealed class SigningKeyManager : IDisposable
     private readonly IRemoteKeySource? _source;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly Metrics? _metrics;
     private readonly Lock _gate = new();
 
     private volatile SigningKeySet _current;
+    private volatile KeyRefreshStatus? _lastRefresh;
     private Task<SigningKeySet>? _inflight;
     private long _lastUnknownKeyRefresh;
     private bool _unknownKeyRefreshStarted;
@@ -41,13 +49,16 @@ internal sealed class SigningKeyManager : IDisposable
         CompiledAuthOptions options,
         IRemoteKeySource? source,
         TimeProvider timeProvider,
-        ILogger<SigningKeyManager> logger)
+        ILogger<SigningKeyManager> logger,
+        Metrics? metrics = null)
     {
         _options = options;
         _source = source;
         _timeProvider = timeProvider;
         _logger = logger;
+        _metrics = metrics;
         _current = Build(version: 0, remote: null, refreshedAt: null);
+        metrics?.ObserveKeys(this, timeProvider);
     }
 
     /// <summary>The keys in use now.</summary>
@@ -55,6 +66,9 @@ internal sealed class SigningKeyManager : IDisposable
 
     /// <summary>Whether keys come from the network (and so can be refreshed).</summary>
     public bool HasRemoteSource => _source is not null;
+
+    /// <summary>How the last fetch ended; <see langword="null"/> until one has (and always without a remote source).</summary>
+    public KeyRefreshStatus? LastRefresh => _lastRefresh;
 
     /// <summary>Starts the first fetch and the refresh timer; returns at once. Idempotent.</summary>
     public void Start()
@@ -149,8 +163,10 @@ internal sealed class SigningKeyManager : IDisposable
         await Task.Yield();
 
         var previous = _current;
+        var started = _timeProvider.GetTimestamp();
         SigningKeySet result;
         bool succeeded;
+        string? errorType = null;
         try
         {
             using var timeout = new CancellationTokenSource(_options.KeyFetchTimeout, _timeProvider);
@@ -174,6 +190,7 @@ internal sealed class SigningKeyManager : IDisposable
         {
             result = previous;
             succeeded = false;
+            errorType = ex.GetType().Name;
             if (previous.IsEmpty)
             {
                 Log.KeyRefreshFailedNoKeys(_logger, source.Address, trigger, ex);
@@ -185,10 +202,13 @@ internal sealed class SigningKeyManager : IDisposable
             }
         }
 
+        _metrics?.KeyRefresh(trigger, succeeded, _timeProvider.GetElapsedTime(started));
+
         lock (_gate)
         {
             _inflight = null;
             _consecutiveFailures = succeeded ? 0 : _consecutiveFailures + 1;
+            _lastRefresh = new KeyRefreshStatus(trigger, succeeded, _timeProvider.GetUtcNow(), _consecutiveFailures, errorType);
             _timer?.Change(NextRefreshDelay(succeeded, result.IsEmpty), Timeout.InfiniteTimeSpan);
         }
 

@@ -17,6 +17,9 @@ internal enum AuthFailure
     // Token
     MalformedToken,
     EncryptedToken,
+    DuplicateTokenMember,
+    UnsupportedTokenHeader,
+    InvalidTimeClaim,
     TokenExpired,
     TokenExpiredDuringCall,
     TokenNotYetValid,

@@ -40,6 +40,12 @@ internal static class AuthFailures
             "token is not a well-formed signed JWT");
         Set(AuthFailure.EncryptedToken, Unauthenticated, "encrypted_token",
             "encrypted tokens (JWE) are not accepted");
+        Set(AuthFailure.DuplicateTokenMember, Unauthenticated, "duplicate_token_member",
+            "token names a claim or header parameter more than once");
+        Set(AuthFailure.UnsupportedTokenHeader, Unauthenticated, "unsupported_token_header",
+            "token header has an unsupported parameter: crit, zip or a nested-JWT cty");
+        Set(AuthFailure.InvalidTimeClaim, Unauthenticated, "invalid_time_claim",
+            "token exp, nbf or iat is not a whole number of seconds between 1970 and 9999");
         Set(AuthFailure.TokenExpired, Unauthenticated, "token_expired",
             "token expired");
         Set(AuthFailure.TokenExpiredDuringCall, Unauthenticated, "token_expired_during_call",

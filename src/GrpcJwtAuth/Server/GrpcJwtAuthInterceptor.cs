@@ -1,18 +1,23 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace GrpcJwtAuth.Server;
 
 /// <summary>
 /// The one server interceptor, registered first for every service: no handler runs before the call is authenticated
 /// and authorized. A DI singleton. Unary calls complete synchronously when validation does; streaming calls are also
-/// ended when their token expires (see <see cref="StreamExpiry"/>).
+/// ended when their token expires (see <see cref="StreamExpiry"/>), which is counted, tagged and logged like any other
+/// rejection.
 /// </summary>
 internal sealed class GrpcJwtAuthInterceptor(
     CallAuthenticator authenticator,
     CompiledAuthOptions options,
-    TimeProvider timeProvider) : Interceptor
+    TimeProvider timeProvider,
+    ILogger<GrpcJwtAuthInterceptor>? logger = null,
+    Metrics? metrics = null) : Interceptor
 {
     private readonly bool _endStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
     private readonly TimeSpan _clockSkew = options.ClockSkew;
@@ -54,8 +59,14 @@ internal sealed class GrpcJwtAuthInterceptor(
             expiry.ThrowIfExpired();
             return response;
         }
-        catch (Exception ex) when (expiry.Expired && ex is not RpcException { StatusCode: StatusCode.Unauthenticated })
+        catch (Exception ex) when (expiry.Expired)
         {
+            RecordExpired(context);
+            if (ex is RpcException { StatusCode: StatusCode.Unauthenticated })
+            {
+                throw;
+            }
+
             throw StreamExpiry.CreateException();
         }
     }
@@ -78,8 +89,14 @@ internal sealed class GrpcJwtAuthInterceptor(
                 request, new ExpiringStreamWriter<TResponse>(responseStream, expiry), new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
             expiry.ThrowIfExpired();
         }
-        catch (Exception ex) when (expiry.Expired && ex is not RpcException { StatusCode: StatusCode.Unauthenticated })
+        catch (Exception ex) when (expiry.Expired)
         {
+            RecordExpired(context);
+            if (ex is RpcException { StatusCode: StatusCode.Unauthenticated })
+            {
+                throw;
+            }
+
             throw StreamExpiry.CreateException();
         }
     }
@@ -104,8 +121,14 @@ internal sealed class GrpcJwtAuthInterceptor(
                 new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
             expiry.ThrowIfExpired();
         }
-        catch (Exception ex) when (expiry.Expired && ex is not RpcException { StatusCode: StatusCode.Unauthenticated })
+        catch (Exception ex) when (expiry.Expired)
         {
+            RecordExpired(context);
+            if (ex is RpcException { StatusCode: StatusCode.Unauthenticated })
+            {
+                throw;
+            }
+
             throw StreamExpiry.CreateException();
         }
     }
@@ -119,6 +142,20 @@ internal sealed class GrpcJwtAuthInterceptor(
         }
 
         return StreamExpiry.Start(context, caller.ExpiresAt + _clockSkew, timeProvider);
+    }
+
+    /// <summary>Records that a streaming call ends because its token expired.</summary>
+    private void RecordExpired(ServerCallContext context)
+    {
+        const AuthFailure Failure = AuthFailure.TokenExpiredDuringCall;
+        metrics?.Decision(context.Method, Failure);
+        var caller = context.GetJwtCaller();
+        AuthActivity.Record(Failure, caller?.Subject);
+        if (logger is not null && logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.StreamTokenExpired(
+                logger, context.Method, context.Peer, RejectedTokenClaims.Sanitize(caller?.Subject), AuthFailures.Get(Failure).Tag);
+        }
     }
 
     private static void ThrowIfFailed(AuthFailure failure)

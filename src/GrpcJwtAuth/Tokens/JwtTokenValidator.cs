@@ -23,6 +23,14 @@ internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory ca
 
     public ValueTask<TokenCheck> ValidateAsync(string token, CancellationToken cancellationToken)
     {
+        // Shapes IdentityModel would accept or misreport (duplicate claims, crit, trailing bytes, odd exp values)
+        // are turned away before it parses anything.
+        var precheck = TokenPrecheck.Check(token);
+        if (precheck != AuthFailure.None)
+        {
+            return ValueTask.FromResult(TokenCheck.Fail(precheck));
+        }
+
         if (!TryRead(token, out var jwt, out var keyId, out var failure))
         {
             return ValueTask.FromResult(TokenCheck.Fail(failure, keyId));

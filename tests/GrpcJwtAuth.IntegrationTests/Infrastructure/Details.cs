@@ -14,6 +14,10 @@ public static class Details
     public const string MalformedAuthorization = "'authorization' metadata is malformed: expected 'Bearer' followed by one token";
     public const string TokenTooLarge = "token too large";
     public const string MalformedToken = "token is not a well-formed signed JWT";
+    public const string EncryptedToken = "encrypted tokens (JWE) are not accepted";
+    public const string DuplicateTokenMember = "token names a claim or header parameter more than once";
+    public const string UnsupportedTokenHeader = "token header has an unsupported parameter: crit, zip or a nested-JWT cty";
+    public const string InvalidTimeClaim = "token exp, nbf or iat is not a whole number of seconds between 1970 and 9999";
     public const string TokenExpired = "token expired";
     public const string TokenNotYetValid = "token not yet valid (nbf is in the future; check the clocks of issuer and server)";
     public const string NoExpiration = "token has no exp claim";

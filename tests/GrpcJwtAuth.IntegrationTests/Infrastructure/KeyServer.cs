@@ -106,6 +106,18 @@ public sealed class KeyServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Requests seen for any path, whatever they were answered.</summary>
+    public int TotalHits
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hits.Values.Sum();
+            }
+        }
+    }
+
     /// <summary>Completes when <paramref name="path"/> has been requested <paramref name="count"/> times in all.</summary>
     public Task WaitForHitsAsync(string path, int count)
     {

@@ -201,6 +201,65 @@ public class BearerHeaderParserTests
     }
 
     [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(10)]
+    public void TryGetToken_SeveralValidEntries_ReturnsMultipleAuthorization(int count)
+    {
+        var entries = new StringValues(Enumerable.Repeat("Bearer " + Token, count).ToArray());
+
+        Assert.Equal(AuthFailure.MultipleAuthorization, BearerHeaderParser.TryGetToken(entries, Limit, out _, out _, out _));
+    }
+
+    [Theory]
+    [InlineData("Bearer " + Token, "")]
+    [InlineData("", "Bearer " + Token)]
+    [InlineData(null, "Bearer " + Token)]
+    [InlineData("Bearer " + Token, "Basic dXNlcjpwYXNz")]
+    public void TryGetToken_ValidEntryNextToAnother_ReturnsMultipleAuthorization(string? first, string? second)
+    {
+        Assert.Equal(AuthFailure.MultipleAuthorization, BearerHeaderParser.TryGetToken(new StringValues([first, second]), Limit, out _, out _, out _));
+    }
+
+    public static TheoryData<string, string> HostileValues() => new()
+    {
+        // Two entries as an HTTP/2 HttpClient sends them: joined into one field with ", ".
+        { "Bearer " + Token + ", Bearer " + Token, nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer " + Token + ",Bearer " + Token, nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer " + Token + ", " + Token, nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer " + Token + " Bearer " + Token, nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer Bearer " + Token, nameof(AuthFailure.MalformedBearerValue) },
+
+        // Whitespace that is not HTTP's optional whitespace (space and tab).
+        { "Bearer\u00a0" + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer\u3000" + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer\v" + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer\f" + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer\0" + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer\r\n " + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "\r\nBearer " + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "\u00a0Bearer " + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer \u00a0" + Token, nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer " + Token + "\r\n", nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer " + Token + "\u200b", nameof(AuthFailure.MalformedBearerValue) },
+        { "Bearer " + Token + "\v", nameof(AuthFailure.MalformedBearerValue) },
+
+        // Look-alikes: a Cyrillic e in the scheme, a fullwidth letter in the token.
+        { "B\u0435arer " + Token, nameof(AuthFailure.NotBearerScheme) },
+        { "Bearer \uff45" + Token, nameof(AuthFailure.MalformedBearerValue) },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileValues))]
+    public void TryGetToken_HostileValue_ReturnsItsReason(string entry, string expected)
+    {
+        // A limit well above two tokens, so that only the shape of the value decides.
+        Assert.Equal(Enum.Parse<AuthFailure>(expected), BearerHeaderParser.TryGetToken(new StringValues(entry), 1024, out var value, out _, out var length));
+        Assert.Equal(string.Empty, value);
+        Assert.Equal(0, length);
+    }
+
+    [Theory]
     [InlineData(Limit + 1)]
     [InlineData(Limit * 10)]
     public void TryGetToken_TokenLongerThanLimit_ReturnsTokenTooLarge(int tokenLength)

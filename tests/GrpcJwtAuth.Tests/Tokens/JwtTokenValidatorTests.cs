@@ -341,7 +341,9 @@ public class JwtTokenValidatorTests
     public async Task ValidateAsync_AlgNoneOrMissing_ReturnsAlgorithmNotAllowed(string header)
     {
         var validator = CreateValidator(Rs256);
-        var token = TestTokenFactory.Raw(header, Payload(expires: Now.AddMinutes(5)));
+
+        // Some signature bytes, so that the pre-check (which refuses an empty signature) lets it reach the alg check.
+        var token = TestTokenFactory.Raw(header, Payload(expires: Now.AddMinutes(5)), "c2ln");
 
         Assert.Equal(AuthFailure.AlgorithmNotAllowed, (await ValidateAsync(validator, token)).Failure);
     }
@@ -359,12 +361,15 @@ public class JwtTokenValidatorTests
     {
         var payload = Payload(expires: Now.AddMinutes(5));
         var none = TestTokenFactory.Raw("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload);
+        // An empty signature is refused by the pre-check; with signature bytes, by IdentityModel's RequireSignedTokens.
         return new TheoryData<string, string, string>
         {
-            { "alg none, trailing dot", none, nameof(AuthFailure.InvalidSignature) },
+            { "alg none, trailing dot", none, nameof(AuthFailure.MalformedToken) },
             { "alg none, no trailing dot", none.TrimEnd('.'), nameof(AuthFailure.MalformedToken) },
-            { "alg none with the configured kid", TestTokenFactory.Raw("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload), nameof(AuthFailure.InvalidSignature) },
-            { "RS256 header, signature removed", TestTokenFactory.Raw(Header("RS256", "rsa-1"), payload), nameof(AuthFailure.InvalidSignature) },
+            { "alg none with the configured kid", TestTokenFactory.Raw("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload), nameof(AuthFailure.MalformedToken) },
+            { "alg none with the configured kid and signature bytes", TestTokenFactory.Raw("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln"), nameof(AuthFailure.InvalidSignature) },
+            { "alg none without kid, signature bytes", TestTokenFactory.Raw("{\"alg\":\"none\"}", payload, "c2ln"), nameof(AuthFailure.SignatureKeyNotFound) },
+            { "RS256 header, signature removed", TestTokenFactory.Raw(Header("RS256", "rsa-1"), payload), nameof(AuthFailure.MalformedToken) },
         };
     }
 

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Grpc.Core;
+using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Server;
+
+namespace GrpcJwtAuth.Diagnostics;
+
+/// <summary>
+/// The server's instruments, on one <see cref="Meter"/> named <see cref="GrpcJwtAuthDefaults.MeterName"/> made by the
+/// host's <see cref="IMeterFactory"/>. Every method returns before building tags unless its instrument has a listener,
+/// so with none attached the request path pays a field read and a branch, and allocates nothing. Tag values are
+/// constants or the gRPC method name (bounded: only routed methods reach the interceptor); never a claim or a token.
+/// </summary>
+internal sealed class Metrics
+{
+    public const string DecisionsName = "grpcjwtauth.server.decisions";
+    public const string ValidationDurationName = "grpcjwtauth.server.validation.duration";
+    public const string TokenCacheLookupsName = "grpcjwtauth.token_cache.lookups";
+    public const string KeyRefreshesName = "grpcjwtauth.keys.refreshes";
+    public const string KeyRefreshDurationName = "grpcjwtauth.keys.refresh.duration";
+    public const string KeysHeldName = "grpcjwtauth.keys.held";
+    public const string KeySetAgeName = "grpcjwtauth.keys.age";
+
+    public const string OutcomeTag = "outcome";
+    public const string ReasonTag = "reason";
+    public const string MethodTag = "grpc.method";
+    public const string ResultTag = "result";
+    public const string TriggerTag = "trigger";
+
+    /// <summary>The reason of a call to a method that allows anonymous callers (its token, if any, is not read).</summary>
+    public const string AnonymousReason = "anonymous";
+
+    // Validation is tens of microseconds, a signature check with a cold key more, a wait for a key refresh up to
+    // KeyRefreshWaitTimeout: the default buckets (in milliseconds) would put everything in the first one.
+    private static readonly double[] DurationBuckets =
+        [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _decisions;
+    private readonly Histogram<double> _validationDuration;
+    private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _keyRefreshes;
+    private readonly Histogram<double> _keyRefreshDuration;
+
+    public Metrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(GrpcJwtAuthDefaults.MeterName);
+
+        _decisions = _meter.CreateCounter<long>(
+            DecisionsName, "{decision}", "Authentication and authorization decisions on gRPC calls, by outcome, reason and method.");
+        _validationDuration = _meter.CreateHistogram(
+            ValidationDurationName, "s", "Time to validate a token that was not in the validated-token cache, by reason.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _cacheLookups = _meter.CreateCounter<long>(
+            TokenCacheLookupsName, "{lookup}", "Lookups in the validated-token cache, by result (hit or miss).");
+        _keyRefreshes = _meter.CreateCounter<long>(
+            KeyRefreshesName, "{refresh}", "Fetches of signing keys from the key source, by trigger and outcome.");
+        _keyRefreshDuration = _meter.CreateHistogram(
+            KeyRefreshDurationName, "s", "Time to fetch signing keys from the key source, by trigger and outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+    }
+
+    /// <summary>Whether validation time is measured: take a timestamp only then.</summary>
+    public bool ValidationDurationEnabled => _validationDuration.Enabled;
+
+    /// <summary>A call decided: <see cref="AuthFailure.None"/> when allowed.</summary>
+    public void Decision(string method, AuthFailure failure)
+    {
+        if (!_decisions.Enabled)
+        {
+            return;
+        }
+
+        _decisions.Add(
+            1,
+            new KeyValuePair<string, object?>(OutcomeTag, Outcome(failure)),
+            new KeyValuePair<string, object?>(ReasonTag, AuthFailures.Get(failure).Tag),
+            new KeyValuePair<string, object?>(MethodTag, method));
+    }
+
+    /// <summary>A call to a method that allows anonymous callers.</summary>
+    public void Anonymous(string method)
+    {
+        if (!_decisions.Enabled)
+        {
+            return;
+        }
+
+        _decisions.Add(
+            1,
+            new KeyValuePair<string, object?>(OutcomeTag, Outcomes.Allowed),
+            new KeyValuePair<string, object?>(ReasonTag, AnonymousReason),
+            new KeyValuePair<string, object?>(MethodTag, method));
+    }
+
+    public void CacheLookup(bool hit)
+    {
+        if (_cacheLookups.Enabled)
+        {
+            _cacheLookups.Add(1, new KeyValuePair<string, object?>(ResultTag, hit ? "hit" : "miss"));
+        }
+    }
+
+    /// <summary>A token validated (cache misses only): <paramref name="failure"/> is <see cref="AuthFailure.None"/> when valid.</summary>
+    public void ValidationDuration(long startTimestamp, AuthFailure failure)
+    {
+        if (_validationDuration.Enabled)
+        {
+            _validationDuration.Record(
+                Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds,
+                new KeyValuePair<string, object?>(ReasonTag, AuthFailures.Get(failure).Tag));
+        }
+    }
+
+    public void KeyRefresh(RefreshTrigger trigger, bool succeeded, TimeSpan duration)
+    {
+        if (!_keyRefreshes.Enabled && !_keyRefreshDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { TriggerTag, TriggerName(trigger) },
+            { OutcomeTag, succeeded ? "success" : "failure" },
+        };
+        _keyRefreshes.Add(1, tags);
+        _keyRefreshDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    /// <summary>
+    /// Publishes the key gauges of <paramref name="keys"/>: how many keys it holds, and how old its fetched key set is
+    /// (nothing while no set was fetched, as with static keys only). Read when a listener collects, not per call.
+    /// </summary>
+    public void ObserveKeys(SigningKeyManager keys, TimeProvider timeProvider)
+    {
+        _meter.CreateObservableGauge(
+            KeysHeldName, () => (long)keys.Current.Keys.Count, "{key}", "Signing keys held, static and fetched.");
+        _meter.CreateObservableGauge(
+            KeySetAgeName,
+            () => keys.Current.RefreshedAt is { } refreshedAt
+                ? [new Measurement<double>((timeProvider.GetUtcNow() - refreshedAt).TotalSeconds)]
+                : Array.Empty<Measurement<double>>(),
+            "s",
+            "Time since the signing keys in use were fetched from the key source.");
+    }
+
+    public static string Outcome(AuthFailure failure) => AuthFailures.Get(failure).Code switch
+    {
+        StatusCode.OK => Outcomes.Allowed,
+        StatusCode.Unauthenticated => Outcomes.Unauthenticated,
+        StatusCode.PermissionDenied => Outcomes.PermissionDenied,
+        StatusCode.Unavailable => Outcomes.Unavailable,
+        _ => Outcomes.Other,
+    };
+
+    public static string TriggerName(RefreshTrigger trigger) => trigger switch
+    {
+        RefreshTrigger.Startup => "startup",
+        RefreshTrigger.Scheduled => "scheduled",
+        RefreshTrigger.UnknownKey => "unknown_key",
+        _ => "other",
+    };
+
+    public static class Outcomes
+    {
+        public const string Allowed = "allowed";
+        public const string Unauthenticated = "unauthenticated";
+        public const string PermissionDenied = "permission_denied";
+        public const string Unavailable = "unavailable";
+        public const string Other = "other";
+    }
+}

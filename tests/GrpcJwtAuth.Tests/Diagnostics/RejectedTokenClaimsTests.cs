@@ -1,0 +1,90 @@
+using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GrpcJwtAuth.Tests.Diagnostics;
+
+public class RejectedTokenClaimsTests
+{
+    private static readonly TestSigningKey Key = TestSigningKey.Ec("ec-1");
+
+    private readonly TestTokenFactory _tokens = new(new FakeTimeProvider(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero)));
+
+    [Fact]
+    public void Read_TokenRejectedAfterParsing_ReturnsIssSubAndJti()
+    {
+        var token = _tokens.Create(Key, subject: "alice", claims: new Dictionary<string, object> { ["jti"] = "id-7" });
+
+        var claims = RejectedTokenClaims.Read(token, AuthFailure.TokenExpired);
+
+        Assert.Equal(new RejectedTokenClaims(TestTokenFactory.DefaultIssuer, "alice", "id-7"), claims);
+    }
+
+    [Theory]
+    [InlineData(nameof(AuthFailure.MalformedToken))]
+    [InlineData(nameof(AuthFailure.EncryptedToken))]
+    [InlineData(nameof(AuthFailure.TokenTooLarge))]
+    [InlineData(nameof(AuthFailure.MalformedBearerValue))]
+    [InlineData(nameof(AuthFailure.TokenInvalid))]
+    public void Read_TokenRefusedBeforeParsing_ReadsNothing(string failure)
+    {
+        var token = _tokens.Create(Key, subject: "alice");
+
+        Assert.Equal(default, RejectedTokenClaims.Read(token, Enum.Parse<AuthFailure>(failure)));
+    }
+
+    [Fact]
+    public void Read_NoToken_ReadsNothing()
+    {
+        Assert.Equal(default, RejectedTokenClaims.Read(null, AuthFailure.TokenExpired));
+    }
+
+    [Fact]
+    public void Read_Garbage_ReadsNothingAndDoesNotThrow()
+    {
+        Assert.Equal(default, RejectedTokenClaims.Read("not.a.jwt", AuthFailure.InvalidSignature));
+    }
+
+    [Fact]
+    public void Read_ClaimsOfTheWrongType_ReadsNothingAndDoesNotThrow()
+    {
+        var token = TestTokenFactory.Raw("""{"alg":"ES256","kid":"ec-1"}""", """{"sub":42,"iss":["a","b"],"jti":"j"}""", "c2ln");
+
+        Assert.Equal(default, RejectedTokenClaims.Read(token, AuthFailure.InvalidSignature));
+    }
+
+    [Fact]
+    public void Read_MissingClaims_AreNull()
+    {
+        var token = _tokens.Create(Key, subject: null, issuer: null);
+
+        Assert.Equal(default, RejectedTokenClaims.Read(token, AuthFailure.IssuerNotAccepted));
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("", "")]
+    [InlineData("alice", "alice")]
+    [InlineData("line\nbreak\r\tand\u0007bell", "line?break??and?bell")]
+    public void Sanitize_ShortValues_KeptWithControlCharactersReplaced(string? value, string? expected)
+    {
+        Assert.Equal(expected, RejectedTokenClaims.Sanitize(value));
+    }
+
+    [Fact]
+    public void Sanitize_LongValue_CutTo64CharactersAndAnEllipsis()
+    {
+        var value = new string('s', 63) + "\n" + new string('x', 500);
+
+        Assert.Equal(new string('s', 63) + "?…", RejectedTokenClaims.Sanitize(value));
+    }
+
+    [Fact]
+    public void Sanitize_CleanValue_ReturnsTheSameString()
+    {
+        var value = new string('a', 64);
+
+        Assert.Same(value, RejectedTokenClaims.Sanitize(value));
+    }
+}
