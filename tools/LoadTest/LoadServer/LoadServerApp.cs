@@ -20,7 +20,7 @@ internal static class LoadServerApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
-        var certificate = SelfSignedCertificate.CreateAndExport(options.CertificateOutPath);
+        var certificate = Greeter.Server.Development.DevelopmentCertificate.CreateAndExport(options.CertificateOutPath);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, options.Port, listen =>
