@@ -59,14 +59,8 @@ internal sealed class GrpcJwtAuthInterceptor(
             expiry.ThrowIfExpired();
             return response;
         }
-        catch (Exception ex) when (expiry.Expired)
+        catch (Exception ex) when (expiry.Expired && EndedByExpiry(context, ex))
         {
-            RecordExpired(context);
-            if (ex is RpcException { StatusCode: StatusCode.Unauthenticated })
-            {
-                throw;
-            }
-
             throw StreamExpiry.CreateException();
         }
     }
@@ -89,14 +83,8 @@ internal sealed class GrpcJwtAuthInterceptor(
                 request, new ExpiringStreamWriter<TResponse>(responseStream, expiry), new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
             expiry.ThrowIfExpired();
         }
-        catch (Exception ex) when (expiry.Expired)
+        catch (Exception ex) when (expiry.Expired && EndedByExpiry(context, ex))
         {
-            RecordExpired(context);
-            if (ex is RpcException { StatusCode: StatusCode.Unauthenticated })
-            {
-                throw;
-            }
-
             throw StreamExpiry.CreateException();
         }
     }
@@ -121,14 +109,8 @@ internal sealed class GrpcJwtAuthInterceptor(
                 new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
             expiry.ThrowIfExpired();
         }
-        catch (Exception ex) when (expiry.Expired)
+        catch (Exception ex) when (expiry.Expired && EndedByExpiry(context, ex))
         {
-            RecordExpired(context);
-            if (ex is RpcException { StatusCode: StatusCode.Unauthenticated })
-            {
-                throw;
-            }
-
             throw StreamExpiry.CreateException();
         }
     }
@@ -144,8 +126,11 @@ internal sealed class GrpcJwtAuthInterceptor(
         return StreamExpiry.Start(context, caller.ExpiresAt + _clockSkew, timeProvider);
     }
 
-    /// <summary>Records that a streaming call ends because its token expired.</summary>
-    private void RecordExpired(ServerCallContext context)
+    /// <summary>
+    /// Records that a streaming call ends because its token expired; whether <paramref name="exception"/> (the
+    /// handler's, typically a cancellation) must be replaced by the expiry status rather than passed on as it is.
+    /// </summary>
+    private bool EndedByExpiry(ServerCallContext context, Exception exception)
     {
         const AuthFailure Failure = AuthFailure.TokenExpiredDuringCall;
         metrics?.Decision(context.Method, Failure);
@@ -156,6 +141,8 @@ internal sealed class GrpcJwtAuthInterceptor(
             Log.StreamTokenExpired(
                 logger, context.Method, context.Peer, RejectedTokenClaims.Sanitize(caller?.Subject), AuthFailures.Get(Failure).Tag);
         }
+
+        return exception is not RpcException { StatusCode: StatusCode.Unauthenticated };
     }
 
     private static void ThrowIfFailed(AuthFailure failure)
