@@ -59,7 +59,8 @@ internal sealed class CallAuthenticator(
             return ValueTask.FromResult(Authorize(context, httpContext, policy, cached));
         }
 
-        var token = start == 0 && length == header.Length ? header : header.Substring(start, length);
+        // A slice of the header: the token is copied into a string only if the cache admits it.
+        var token = header.AsMemory(start, length);
         var started = metrics is { ValidationDurationEnabled: true } ? Stopwatch.GetTimestamp() : 0;
         var pending = validator.ValidateAsync(token, context.CancellationToken);
         if (pending.IsCompletedSuccessfully)
@@ -71,11 +72,11 @@ internal sealed class CallAuthenticator(
     }
 
     private async ValueTask<AuthFailure> AwaitAsync(
-        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, string token, ValueTask<TokenCheck> pending, long started) =>
+        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, ReadOnlyMemory<char> token, ValueTask<TokenCheck> pending, long started) =>
         Complete(context, httpContext, policy, token, await pending.ConfigureAwait(false), started);
 
     private AuthFailure Complete(
-        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, string token, TokenCheck check, long started)
+        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, ReadOnlyMemory<char> token, TokenCheck check, long started)
     {
         if (started != 0)
         {
@@ -88,7 +89,7 @@ internal sealed class CallAuthenticator(
         }
 
         var caller = check.Caller!;
-        cache.Add(token, caller, check.KeySetVersion);
+        cache.Add(token.Span, caller, check.KeySetVersion);
         return Authorize(context, httpContext, policy, caller);
     }
 
@@ -115,7 +116,7 @@ internal sealed class CallAuthenticator(
     }
 
     // token: when the header held one; its claims are read for the Debug line only.
-    private AuthFailure Reject(ServerCallContext context, AuthFailure failure, string? token, string? keyId)
+    private AuthFailure Reject(ServerCallContext context, AuthFailure failure, ReadOnlyMemory<char>? token, string? keyId)
     {
         metrics?.Decision(context.Method, failure);
         AuthActivity.Record(failure, validatedSubject: null);
@@ -123,7 +124,7 @@ internal sealed class CallAuthenticator(
         if (logger.IsEnabled(LogLevel.Debug))
         {
             // A kid, iss, sub or jti from a rejected token is whatever the sender wrote: Sanitize keeps it short.
-            var claims = RejectedTokenClaims.Read(token, failure);
+            var claims = RejectedTokenClaims.Read(token?.ToString(), failure);
             Log.CallRejected(logger, context.Method, context.Peer, AuthFailures.Get(failure).Tag,
                 RejectedTokenClaims.Sanitize(keyId), claims.Issuer, claims.Subject, claims.TokenId);
         }

@@ -64,8 +64,11 @@ internal sealed class ValidatedTokenCache
         return false;
     }
 
-    /// <summary>Remembers a caller whose token was just validated against key set <paramref name="keySetVersion"/>.</summary>
-    public void Add(string token, JwtCaller caller, long keySetVersion)
+    /// <summary>
+    /// Remembers a caller whose token was just validated against key set <paramref name="keySetVersion"/>. The token is
+    /// copied into a string only when it is admitted.
+    /// </summary>
+    public void Add(ReadOnlySpan<char> token, JwtCaller caller, long keySetVersion)
     {
         if (_capacity <= 0)
         {
@@ -77,10 +80,10 @@ internal sealed class ValidatedTokenCache
         var cap = now + _maxEntryLifetime;
         var entry = new Entry(caller, keySetVersion, (validUntil < cap ? validUntil : cap).UtcTicks);
 
-        if (_entries.TryGetValue(token, out _))
+        if (_lookup.TryGetValue(token, out _))
         {
             // Revalidated after a key change or expiry of its entry: replace in place.
-            _entries[token] = entry;
+            _lookup[token] = entry;
             return;
         }
 
@@ -96,10 +99,10 @@ internal sealed class ValidatedTokenCache
             return;
         }
 
-        if (!_entries.TryAdd(token, entry))
+        if (!_lookup.TryAdd(token, entry))
         {
             Interlocked.Decrement(ref _count);
-            _entries[token] = entry;
+            _lookup[token] = entry;
         }
     }
 
@@ -107,9 +110,9 @@ internal sealed class ValidatedTokenCache
     /// Whether this token was validated before (as far as a lossy table of hashes can tell); records it if not.
     /// A collision may admit a token early, which costs only memory, never correctness.
     /// </summary>
-    private bool SeenBefore(string token)
+    private bool SeenBefore(ReadOnlySpan<char> token)
     {
-        var hash = string.GetHashCode(token.AsSpan()) | 1;
+        var hash = string.GetHashCode(token) | 1;
         ref var slot = ref _doorkeeper[hash & (_doorkeeper.Length - 1)];
         if (Volatile.Read(ref slot) == hash)
         {

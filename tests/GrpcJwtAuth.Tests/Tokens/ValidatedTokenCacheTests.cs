@@ -179,6 +179,39 @@ public class ValidatedTokenCacheTests
     }
 
     [Fact]
+    public void Add_SliceOfTheHeader_AdmitsExactlyTheToken()
+    {
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+        var header = "Bearer " + token;
+        var slice = header.AsSpan(7);
+
+        cache.Add(slice, caller, 1);
+        cache.Add(slice, caller, 1);
+
+        Assert.Equal(1, cache.Count);
+        Assert.True(cache.TryGet(token, 1, out var hit));
+        Assert.Same(caller, hit);
+        Assert.False(cache.TryGet(header, 1, out _));
+    }
+
+    [Fact]
+    public void Add_RevalidatedAfterAKeyChange_ReplacesTheEntryInPlace()
+    {
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+        Admit(cache, token, caller, 1);
+        var (_, newer) = Mint(TimeSpan.FromMinutes(10));
+
+        cache.Add(("Bearer " + token).AsSpan(7), newer, 2);
+
+        Assert.Equal(1, cache.Count);
+        Assert.False(cache.TryGet(token, 1, out _));
+        Assert.True(cache.TryGet(token, 2, out var hit));
+        Assert.Same(newer, hit);
+    }
+
+    [Fact]
     public void Add_ManyOneShotTokens_NeverFillTheCache()
     {
         var cache = Create(size: 10_000);
