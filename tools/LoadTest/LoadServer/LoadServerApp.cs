@@ -37,6 +37,7 @@ internal static class LoadServerApp
                 break;
             case AuthMode.GrpcJwtAuth:
             case AuthMode.GrpcJwtAuthNoCache:
+                builder.Services.AddSingleton<CacheLookupCounter>();
                 builder.Services.AddGrpcJwtAuth(auth =>
                 {
                     foreach (var key in options.Keys)
@@ -85,7 +86,11 @@ internal static class LoadServerApp
             app.MapGrpcService<LoadGreeterService>();
         }
 
-        StatsEndpoint.Map(app, options.Mode);
+        // Owned by the container, so it stops listening when the app is disposed.
+        var cacheLookups = options.Mode is AuthMode.GrpcJwtAuth or AuthMode.GrpcJwtAuthNoCache
+            ? app.Services.GetRequiredService<CacheLookupCounter>()
+            : null;
+        StatsEndpoint.Map(app, options.Mode, cacheLookups);
         return app;
     }
 

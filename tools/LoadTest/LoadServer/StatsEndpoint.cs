@@ -1,18 +1,21 @@
 using System.Diagnostics;
 using System.Runtime;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
+using GrpcJwtAuth.LoadTest.Shared;
 
 namespace GrpcJwtAuth.LoadServer;
 
 /// <summary>
-/// <c>GET /stats</c>: the process's allocation and GC counters, read by the load tool before and after a measurement.
-/// It is a plain HTTP endpoint on the same Kestrel, outside gRPC and without authorization in every mode.
+/// <c>GET /stats</c>: the process's allocation, GC and JIT counters and, in the GrpcJwtAuth modes, the token cache's
+/// hits and misses; read by the load tool before and after a measurement and while it warms the server up. It is a
+/// plain HTTP endpoint on the same Kestrel, outside gRPC and without authorization in every mode.
 /// </summary>
 internal static class StatsEndpoint
 {
     public const string Path = "/stats";
 
-    public static void Map(WebApplication app, AuthMode mode)
+    public static void Map(WebApplication app, AuthMode mode, CacheLookupCounter? cacheLookups)
     {
         app.MapGet(Path, () =>
         {
@@ -28,23 +31,15 @@ internal static class StatsEndpoint
                     PeakWorkingSetBytes: process.PeakWorkingSet64,
                     ProcessorCount: Environment.ProcessorCount,
                     ServerGc: GCSettings.IsServerGC,
-                    Runtime: Environment.Version.ToString()),
+                    Runtime: Environment.Version.ToString(),
+                    JitCompiledMethods: JitInfo.GetCompiledMethodCount(),
+                    JitCompilationMilliseconds: JitInfo.GetCompilationTime().TotalMilliseconds,
+                    TokenCacheHits: cacheLookups?.Hits ?? -1,
+                    TokenCacheMisses: cacheLookups?.Misses ?? -1),
                 StatsJsonContext.Default.ServerStats);
         });
     }
 }
-
-internal sealed record ServerStats(
-    string ModeName,
-    long AllocatedBytes,
-    int Gen0Collections,
-    int Gen1Collections,
-    int Gen2Collections,
-    long WorkingSetBytes,
-    long PeakWorkingSetBytes,
-    int ProcessorCount,
-    bool ServerGc,
-    string Runtime);
 
 [JsonSerializable(typeof(ServerStats))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

@@ -16,7 +16,9 @@ internal static class ResultsTable
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public static string Render(IReadOnlyList<RunResult> runs, IReadOnlyList<string> modes, IReadOnlyList<string> workloads, IEnumerable<string> header)
+    public static string Render(
+        IReadOnlyList<RunResult> runs, IReadOnlyList<WarmupResult> warmups, IReadOnlyList<string> modes, IReadOnlyList<string> workloads,
+        IEnumerable<string> header)
     {
         var markdown = new StringBuilder();
         markdown.AppendLine("# GrpcJwtAuth side-by-side load test").AppendLine();
@@ -51,22 +53,42 @@ internal static class ResultsTable
             **GC** is gen0/gen1/gen2 collections in the window. **RSS** is the server's VmHWM. **srv %** is the server's
             CPU time over wall time (100 = its core is saturated); **gen %** is the load generator's (below 100 = it had
             headroom). **errors** counts non-OK answers in warm-up and measurement plus failed correctness probes, summed
-            over rounds.
+            over rounds. **cache hit %** is the share of GrpcJwtAuth's validated-token cache lookups that hit, over the measured
+            windows. **JIT** is the number of methods the server's JIT compiled during the measured windows, summed over
+            rounds: 0 means the measured code was the steady-state code.
             """).AppendLine();
 
+        if (warmups.Count > 0)
+        {
+            markdown.AppendLine("## Warm-up until the JIT was quiet").AppendLine();
+            markdown.AppendLine("| workload | mode | seconds | JIT methods | methods per 5 s chunk | quiet | errors |");
+            markdown.AppendLine("|---|---|---:|---:|---|---|---:|");
+            foreach (var warmup in warmups)
+            {
+                markdown.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {warmup.Workload} | {warmup.Mode} | {warmup.Seconds.ToString("F0", Invariant)} | {warmup.JitMethods.ToString("N0", Invariant)} | " +
+                    $"{string.Join(" ", warmup.MethodsPerChunk)} | {(warmup.Quiet ? "yes" : "**no**")} | {warmup.Errors} |");
+            }
+
+            markdown.AppendLine();
+        }
+
         markdown.AppendLine("## Every run").AppendLine();
-        markdown.AppendLine("| round | workload | mode | calls | req/s | CPU µs/call | B/call | GC 0/1/2 | RSS MB | srv % | gen % | errors |");
-        markdown.AppendLine("|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|");
+        markdown.AppendLine("| round | workload | mode | calls | req/s | CPU µs/call | B/call | GC 0/1/2 | RSS MB | srv % | gen % | cache hits | JIT | errors |");
+        markdown.AppendLine("|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
         foreach (var run in runs)
         {
             markdown.AppendLine(CultureInfo.InvariantCulture,
                 $"| {run.Round} | {run.Workload} | {run.Mode} | {run.Calls.ToString("N0", Invariant)} | {Rate(run.RequestsPerSecond)}{(run.TokensExhausted ? " †" : "")} | " +
                 $"{run.ServerCpuMicrosPerCall.ToString("F1", Invariant)} | {run.AllocatedBytesPerCall.ToString("N0", Invariant)} | " +
                 $"{run.Gen0}/{run.Gen1}/{run.Gen2} | {Megabytes(run.PeakResidentBytes)} | {run.ServerCpuPercent.ToString("F0", Invariant)} | " +
-                $"{run.GeneratorCpuPercent.ToString("F0", Invariant)} | {run.Errors} |");
+                $"{run.GeneratorCpuPercent.ToString("F0", Invariant)} | {(run.CacheHits is { } hits ? hits.ToString("N0", Invariant) : "")} | " +
+                $"{run.JitMethods} | {run.Errors} |");
         }
 
-        var details = runs.SelectMany(run => run.ErrorDetails.Select(detail => $"round {run.Round}, {run.Workload}, {run.Mode}: {detail}")).ToList();
+        var details = warmups.SelectMany(warmup => warmup.ErrorDetails.Select(detail => $"{warmup.Workload}, {warmup.Mode}: {detail}"))
+            .Concat(runs.SelectMany(run => run.ErrorDetails.Select(detail => $"round {run.Round}, {run.Workload}, {run.Mode}: {detail}")))
+            .ToList();
         if (details.Count > 0)
         {
             markdown.AppendLine().AppendLine("### Errors").AppendLine();
@@ -89,8 +111,8 @@ internal static class ResultsTable
     private static string Table(List<RunResult> runs, IReadOnlyList<string> modes)
     {
         var table = new StringBuilder();
-        table.AppendLine("| mode | req/s min | req/s median | req/s max | ratio | CPU µs/call | B/call | GC 0/1/2 | RSS MB | srv % | gen % | errors |");
-        table.Append("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|");
+        table.AppendLine("| mode | req/s min | req/s median | req/s max | ratio | CPU µs/call | B/call | GC 0/1/2 | RSS MB | srv % | gen % | cache hit % | JIT | errors |");
+        table.Append("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
 
         var baseline = runs.Where(run => run.Mode == "none").ToList();
         var baselineRate = baseline.Count > 0 ? Statistics.Median(baseline.Select(run => run.RequestsPerSecond)) : double.NaN;
@@ -120,7 +142,7 @@ internal static class ResultsTable
                 $"{Megabytes((long)Statistics.Median(ofMode.Select(run => (double)run.PeakResidentBytes)))} | " +
                 $"{Statistics.Median(ofMode.Select(run => run.ServerCpuPercent)).ToString("F0", Invariant)} | " +
                 $"{Statistics.Median(ofMode.Select(run => run.GeneratorCpuPercent)).ToString("F0", Invariant)} | " +
-                $"{ofMode.Sum(run => run.Errors)} |");
+                $"{HitRate(ofMode)} | {ofMode.Sum(run => run.JitMethods)} | {ofMode.Sum(run => run.Errors)} |");
         }
 
         return table.ToString();
@@ -188,6 +210,18 @@ internal static class ResultsTable
             $"{MedianOf("none", run => run.ServerCpuPercent).ToString("F0", Invariant)} %), {headroom.ToString("F1", Invariant)}x the fastest " +
             $"authenticating mode ({Rate(fastest)} req/s), and in the authenticating modes it used at most " +
             $"{maxGenerator.ToString("F0", Invariant)} % of its core: {verdict}.";
+    }
+
+    private static string HitRate(List<RunResult> runs)
+    {
+        var hits = runs.Sum(run => run.CacheHits ?? 0);
+        var lookups = hits + runs.Sum(run => run.CacheMisses ?? 0);
+        if (runs.All(run => run.CacheHits is null))
+        {
+            return "";
+        }
+
+        return lookups == 0 ? "-" : (100.0 * hits / lookups).ToString(hits == 0 || hits == lookups ? "F0" : "F3", Invariant);
     }
 
     private static string Delta(string mode, double value, double baseline, string format) =>

@@ -1,6 +1,15 @@
 namespace GrpcJwtAuth.LoadTest.Reporting;
 
-/// <summary>One measured run: one server start, one workload, one mode, one round.</summary>
+/// <summary>How a server was warmed up before its first measured run.</summary>
+/// <param name="Seconds">Load time until its JIT was quiet (or the limit was reached).</param>
+/// <param name="JitMethods">Methods compiled during the warm-up.</param>
+/// <param name="MethodsPerChunk">Methods compiled in each chunk of warm-up load.</param>
+/// <param name="Quiet">Whether the JIT went quiet before the limit.</param>
+internal sealed record WarmupResult(
+    string Workload, string Mode, double Seconds, long JitMethods, IReadOnlyList<long> MethodsPerChunk, bool Quiet, long Errors,
+    IReadOnlyList<string> ErrorDetails);
+
+/// <summary>One measured run: one workload, one mode, one round, on that workload and mode's warmed-up server.</summary>
 internal sealed record RunResult
 {
     public required int Round { get; init; }
@@ -39,6 +48,15 @@ internal sealed record RunResult
 
     /// <summary>The unique workload ran out of pre-minted tokens before the duration was over (the run is shorter).</summary>
     public bool TokensExhausted { get; init; }
+
+    /// <summary>Methods the server's JIT compiled during the measured window (0 at steady state).</summary>
+    public long JitMethods { get; init; }
+
+    /// <summary>Validated-token cache hits in the measured window; <see langword="null"/> for modes without the cache.</summary>
+    public long? CacheHits { get; init; }
+
+    /// <summary>Validated-token cache misses in the measured window; <see langword="null"/> for modes without the cache.</summary>
+    public long? CacheMisses { get; init; }
 
     public double RequestsPerSecond => ElapsedSeconds > 0 ? OkCalls / ElapsedSeconds : 0;
 

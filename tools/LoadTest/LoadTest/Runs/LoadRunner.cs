@@ -8,19 +8,25 @@ using GrpcJwtAuth.LoadTest.Probes;
 using GrpcJwtAuth.LoadTest.Processes;
 using GrpcJwtAuth.LoadTest.Reporting;
 using GrpcJwtAuth.LoadTest.Servers;
+using GrpcJwtAuth.LoadTest.Shared;
 using GrpcJwtAuth.LoadTest.Tokens;
 
 namespace GrpcJwtAuth.LoadTest.Runs;
 
 /// <summary>
-/// The side-by-side measurement: for each round, for each workload, for each mode in the same order (none,
-/// grpcjwtauth, grpcjwtauth-nocache, jwtbearer), a fresh server pinned to the server core, probed, warmed up, measured
-/// with the load pinned to the load core, probed again and stopped. Results go to results.md and runs.json.
+/// The side-by-side measurement: one server per workload and mode, pinned to the server core, started once and warmed
+/// up until its JIT is quiet; then, for each round, for each workload, for each mode in the same order (none,
+/// grpcjwtauth, grpcjwtauth-nocache, jwtbearer), that server is probed, loaded for a short warm-up, measured with the
+/// load pinned to the load core and probed again. Results go to results.md and runs.json.
 /// </summary>
 internal sealed class LoadRunner
 {
     private static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(12);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly TimeSpan WarmupChunk = TimeSpan.FromSeconds(5);
+
+    /// <summary>A chunk of warm-up load in which the JIT compiled at most this many methods counts as quiet.</summary>
+    private const int QuietMethods = 5;
 
     private readonly LoadTestOptions _options;
     private readonly ToolContext _context;
@@ -31,6 +37,7 @@ internal sealed class LoadRunner
     private readonly string _bodyFile;
     private readonly Dictionary<string, string> _tokenFiles = new(StringComparer.Ordinal);
     private readonly List<string> _header = [];
+    private readonly List<WarmupResult> _warmups = [];
 
     private LoadRunner(LoadTestOptions options, ToolContext context, string? h2load)
     {
@@ -91,18 +98,25 @@ internal sealed class LoadRunner
     {
         var runs = new List<RunResult>();
         var total = _options.Rounds * _options.Workloads.Count * _options.Modes.Count;
-        var estimate = TimeSpan.FromSeconds(total * (_options.WarmupSeconds + _options.DurationSeconds + 4));
+        var servers = _options.Workloads.Count * _options.Modes.Count;
+        var perRun = _options.WarmupSeconds + _options.DurationSeconds + 4;
         Console.WriteLine(
-            $"{total} runs: {_options.Rounds} round(s) x {_options.Workloads.Count} workload(s) x {_options.Modes.Count} mode(s), " +
-            $"{_options.WarmupSeconds} s warm-up + {_options.DurationSeconds} s each; about {estimate.TotalMinutes:F0} min.");
+            $"{servers} servers ({_options.Workloads.Count} workload(s) x {_options.Modes.Count} mode(s)), each warmed up until its JIT is quiet " +
+            $"({_options.JitWarmupMinSeconds}-{_options.JitWarmupMaxSeconds} s); then {total} runs: {_options.Rounds} round(s), " +
+            $"{_options.WarmupSeconds} s warm-up + {_options.DurationSeconds} s each; about " +
+            $"{(servers * 2 * _options.JitWarmupMinSeconds + total * perRun) / 60:F0} min or more.");
 
         _header.AddRange(_context.Describe());
         _header.Add(
             $"Settings: {_options.Rounds} interleaved round(s), {_options.WarmupSeconds} s warm-up + {_options.DurationSeconds} s measured per run, " +
-            $"{_options.Connections} connections x {_options.Streams} streams, TLS (HTTP/2) on 127.0.0.1, a fresh server per run");
+            $"{_options.Connections} connections x {_options.Streams} streams, TLS (HTTP/2) on 127.0.0.1");
+        _header.Add(
+            $"Steady state: one server per workload and mode, started once and first loaded with its workload until its JIT stopped " +
+            $"compiling (at most {QuietMethods} methods in a {WarmupChunk.TotalSeconds:F0} s chunk, twice in a row, after at least " +
+            $"{_options.JitWarmupMinSeconds} s; at most {_options.JitWarmupMaxSeconds} s), so that every mode is measured on tier-1 code");
         _header.Add(Pinning.Problem(_options.ServerCore, _options.LoadCore) is { } problem
             ? "Pinning: " + problem
-            : $"Pinning: server on core {_options.ServerCore}, load generator on core {_options.LoadCore} (taskset)");
+            : $"Pinning: every server on core {_options.ServerCore} (one loaded at a time), load generator on core {_options.LoadCore} (taskset)");
         if (_h2load is not null)
         {
             _header.Add($"h2load: {_h2load}");
@@ -110,38 +124,58 @@ internal sealed class LoadRunner
 
         if (_tokenFiles.ContainsKey("unique"))
         {
-            _header.Add($"Unique workload: {_options.EffectiveUniqueTokens:N0} pre-minted RS256 tokens, each used once per run in grpcjwtauth mode");
+            _header.Add(
+                $"Unique workload: {_options.EffectiveUniqueTokens:N0} pre-minted RS256 tokens, taken in turn; the generator runs with " +
+                "DOTNET_TieredCompilation=0 so that its own code is optimised from the start");
         }
 
-        var serverDescribed = false;
-        var number = 0;
-        for (var round = 1; round <= _options.Rounds; round++)
+        var slots = new Dictionary<(string Workload, string Mode), ServerSlot>();
+        try
         {
-            foreach (var workload in _options.Workloads)
+            var serverDescribed = false;
+            var number = 0;
+            for (var round = 1; round <= _options.Rounds; round++)
             {
-                foreach (var mode in _options.Modes)
+                foreach (var workload in _options.Workloads)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    number++;
-                    var (run, stats) = await RunOnceAsync(round, workload, mode, cancellationToken);
-                    runs.Add(run);
-                    if (!serverDescribed)
+                    foreach (var mode in _options.Modes)
                     {
-                        _header.Add($"Server: .NET {stats.Runtime}, {(stats.ServerGc ? "server" : "workstation")} GC, {stats.ProcessorCount} processor(s) visible");
-                        serverDescribed = true;
-                    }
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (!slots.TryGetValue((workload, mode), out var slot))
+                        {
+                            slot = await StartAndWarmUpAsync(workload, mode, cancellationToken);
+                            slots[(workload, mode)] = slot;
+                            _warmups.Add(slot.Warmup);
+                        }
 
-                    Console.WriteLine(
-                        $"[{number}/{total}] round {round} {workload,-14} {mode,-20} {run.RequestsPerSecond,10:N0} req/s  " +
-                        $"{run.ServerCpuMicrosPerCall,7:F1} us/call  {run.AllocatedBytesPerCall,8:N0} B/call  srv {run.ServerCpuPercent,3:F0}%  " +
-                        $"gen {run.GeneratorCpuPercent,3:F0}%  errors {run.Errors}{(run.TokensExhausted ? "  (tokens used up)" : "")}");
-                    foreach (var detail in run.ErrorDetails)
-                    {
-                        Console.WriteLine("    " + detail);
-                    }
+                        number++;
+                        var (run, stats) = await MeasureAsync(slot, round, workload, mode, cancellationToken);
+                        runs.Add(run);
+                        if (!serverDescribed)
+                        {
+                            _header.Add($"Server: .NET {stats.Runtime}, {(stats.ServerGc ? "server" : "workstation")} GC, {stats.ProcessorCount} processor(s) visible");
+                            serverDescribed = true;
+                        }
 
-                    await WriteAsync(runs, final: false, cancellationToken);
+                        Console.WriteLine(
+                            $"[{number}/{total}] round {round} {workload,-14} {mode,-20} {run.RequestsPerSecond,10:N0} req/s  " +
+                            $"{run.ServerCpuMicrosPerCall,7:F1} us/call  {run.AllocatedBytesPerCall,8:N0} B/call  srv {run.ServerCpuPercent,3:F0}%  " +
+                            $"gen {run.GeneratorCpuPercent,3:F0}%  jit +{run.JitMethods}{CacheText(run)}  errors {run.Errors}");
+                        foreach (var detail in run.ErrorDetails)
+                        {
+                            Console.WriteLine("    " + detail);
+                        }
+
+                        await WriteAsync(runs, final: false, cancellationToken);
+                    }
                 }
+            }
+        }
+        finally
+        {
+            foreach (var slot in slots.Values)
+            {
+                slot.Server.Dispose();
             }
         }
 
@@ -152,72 +186,83 @@ internal sealed class LoadRunner
         return runs.Any(run => run.Errors > 0) ? 1 : 0;
     }
 
+    private static string CacheText(RunResult run) =>
+        run.CacheHits is { } hits && run.CacheMisses is { } misses ? $"  cache {hits:N0} hit / {misses:N0} miss" : "";
+
     private async Task<string> WriteAsync(List<RunResult> runs, bool final, CancellationToken cancellationToken)
     {
         var header = final ? _header : [.. _header, "PARTIAL: the run is still going or was interrupted"];
-        var markdown = ResultsTable.Render(runs, _options.Modes, _options.Workloads, header);
+        var markdown = ResultsTable.Render(runs, _warmups, _options.Modes, _options.Workloads, header);
         await File.WriteAllTextAsync(Path.Combine(_context.OutputDirectory, "results.md"), markdown, cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(_context.OutputDirectory, "runs.json"), JsonSerializer.Serialize(runs, Json), cancellationToken);
         return markdown;
     }
 
-    private async Task<(RunResult Run, ServerStats Stats)> RunOnceAsync(int round, string workload, string mode, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the server for one workload and mode and loads it with that workload, chunk by chunk, until its JIT has
+    /// been quiet for two chunks in a row. A freshly started .NET server pinned to one core runs tier-0 and
+    /// instrumented code for tens of seconds under load (tiering waits ten times longer on one core, and its compiler
+    /// thread shares that core): a short warm-up measures the JIT, not the per-call cost.
+    /// </summary>
+    private async Task<ServerSlot> StartAndWarmUpAsync(string workload, string mode, CancellationToken cancellationToken)
     {
-        var warmup = TimeSpan.FromSeconds(_options.WarmupSeconds);
-        var duration = TimeSpan.FromSeconds(_options.DurationSeconds);
-        var maxLifetime = warmup + duration + TimeSpan.FromMinutes(5);
-        using var server = await ServerProcess.StartAsync(_context.Launch, mode, maxLifetime, cancellationToken);
+        var lifetime = TimeSpan.FromSeconds(
+            _options.JitWarmupMaxSeconds + (_options.Rounds * _options.Workloads.Count * _options.Modes.Count * (_options.WarmupSeconds + _options.DurationSeconds + 30)) + 600);
+        var server = await ServerProcess.StartAsync(_context.Launch, mode, $"{workload}-{mode}", lifetime, cancellationToken);
+        try
+        {
+            var problems = new List<string>(await CorrectnessProbe.RunAsync(server, _probeTokens, TokenMinter.Subject, cancellationToken));
+            var started = Stopwatch.StartNew();
+            var first = await server.GetStatsAsync(cancellationToken);
+            var previous = first.JitCompiledMethods;
+            var quietChunks = 0;
+            var chunks = new List<long>();
+            long errors = problems.Count;
+            while (true)
+            {
+                var load = await LoadAsync(server, workload, mode, TimeSpan.FromSeconds(1), WarmupChunk, between: null, cancellationToken);
+                errors += load.Errors;
+                problems.AddRange(load.Details.Select(detail => "JIT warm-up: " + detail));
+                var stats = await server.GetStatsAsync(cancellationToken);
+                var compiled = stats.JitCompiledMethods - previous;
+                previous = stats.JitCompiledMethods;
+                chunks.Add(compiled);
+                quietChunks = compiled <= QuietMethods ? quietChunks + 1 : 0;
+                var elapsed = started.Elapsed.TotalSeconds;
+                if ((quietChunks >= 2 && elapsed >= _options.JitWarmupMinSeconds) || elapsed >= _options.JitWarmupMaxSeconds)
+                {
+                    var quiet = quietChunks >= 2;
+                    Console.WriteLine(
+                        $"warmed up {workload,-14} {mode,-20} in {elapsed,5:F0} s: {load.RequestsPerSecond,8:N0} req/s in the last chunk, " +
+                        $"JIT methods per chunk {string.Join(" ", chunks)}{(quiet ? "" : "  (STILL COMPILING at --jit-warmup-max)")}");
+                    var warmup = new WarmupResult(workload, mode, elapsed, stats.JitCompiledMethods - first.JitCompiledMethods, chunks, quiet, errors, problems);
+                    return new ServerSlot(server, warmup);
+                }
+            }
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
 
-        var expectedSubject = mode == "none" ? "" : TokenMinter.Subject;
+    private async Task<(RunResult Run, ServerStats Stats)> MeasureAsync(ServerSlot slot, int round, string workload, string mode, CancellationToken cancellationToken)
+    {
+        var server = slot.Server;
+        if (server.HasExited)
+        {
+            throw new InvalidOperationException($"The {workload}/{mode} server exited; its log is {server.LogPath}.");
+        }
+
         var details = new List<string>(await CorrectnessProbe.RunAsync(server, _probeTokens, TokenMinter.Subject, cancellationToken));
         var probeFailures = details.Count;
 
         ServerSnapshot? before = null;
-        long calls, ok, loadErrors;
-        double elapsed, generatorCpu;
-        var exhausted = false;
-
-        if (IsH2LoadWorkload(workload))
-        {
-            var authorization = "Bearer " + (workload == "repeated-es256" ? _repeatedEs256 : _repeatedRs256);
-            var frame = GrpcFrame(new HelloReply { Message = "Hello load", Subject = expectedSubject }).Length;
-            loadErrors = 0;
-            if (warmup > TimeSpan.Zero)
-            {
-                var warm = await H2Load.RunAsync(_h2load!, _options.LoadCore, server.Address, _bodyFile, authorization, _options.Connections, _options.Streams, warmup, cancellationToken);
-                loadErrors += H2LoadErrors(warm, frame, "warm-up", details);
-            }
-
-            before = await server.SnapshotBeforeAsync(cancellationToken);
-            var measured = await H2Load.RunAsync(_h2load!, _options.LoadCore, server.Address, _bodyFile, authorization, _options.Connections, _options.Streams, duration, cancellationToken);
-            loadErrors += H2LoadErrors(measured, frame, "measured", details);
-            calls = measured.Done;
-            ok = Math.Min(measured.Succeeded, measured.DataBytes / frame);
-            elapsed = measured.ElapsedSeconds;
-            generatorCpu = measured.WallSeconds > 0 ? 100 * ProcFs.TicksToSeconds(measured.CpuTicks) / measured.WallSeconds : 0;
-        }
-        else
-        {
-            // Tokens may come round again only where the server keeps no validated tokens.
-            var reuse = workload != "unique" || mode != "grpcjwtauth";
-            var arguments = GrpcLoadGenerator.Arguments(
-                server.Address, server.CertificatePath, _tokenFiles[workload], _options.Connections, _options.Streams,
-                warmup, duration, calls: null, serverAuthenticates: mode != "none", reuse, warmup + duration + TimeSpan.FromMinutes(3));
-            var (warm, measured) = await GeneratorProcess.RunAsync(
-                _options.LoadCore,
-                arguments,
-                warmup + duration + TimeSpan.FromMinutes(4),
-                async () => before = await server.SnapshotBeforeAsync(cancellationToken),
-                cancellationToken);
-            loadErrors = warm.Errors + measured.Errors;
-            Describe(warm, "warm-up", details);
-            Describe(measured, "measured", details);
-            calls = measured.Calls;
-            ok = measured.Ok;
-            elapsed = measured.ElapsedSeconds;
-            generatorCpu = measured.CpuPercent;
-            exhausted = measured.TokensExhausted;
-        }
+        var load = await LoadAsync(
+            server, workload, mode, TimeSpan.FromSeconds(_options.WarmupSeconds), TimeSpan.FromSeconds(_options.DurationSeconds),
+            async () => before = await server.SnapshotBeforeAsync(cancellationToken), cancellationToken);
+        details.AddRange(load.Details);
 
         var after = await server.SnapshotAfterAsync(cancellationToken);
         var peak = server.PeakResidentBytes();
@@ -230,10 +275,10 @@ internal sealed class LoadRunner
             Round = round,
             Workload = workload,
             Mode = mode,
-            Calls = calls,
-            OkCalls = ok,
-            ElapsedSeconds = elapsed,
-            Errors = loadErrors + probeFailures,
+            Calls = load.Calls,
+            OkCalls = load.Ok,
+            ElapsedSeconds = load.ElapsedSeconds,
+            Errors = load.Errors + probeFailures,
             ErrorDetails = details,
             ServerCpuSeconds = ProcFs.TicksToSeconds(after.CpuTicks - before!.CpuTicks),
             AllocatedBytes = after.Stats.AllocatedBytes - before.Stats.AllocatedBytes,
@@ -241,10 +286,76 @@ internal sealed class LoadRunner
             Gen1 = after.Stats.Gen1Collections - before.Stats.Gen1Collections,
             Gen2 = after.Stats.Gen2Collections - before.Stats.Gen2Collections,
             PeakResidentBytes = peak,
-            GeneratorCpuPercent = generatorCpu,
-            TokensExhausted = exhausted,
+            GeneratorCpuPercent = load.GeneratorCpuPercent,
+            TokensExhausted = load.TokensExhausted,
+            JitMethods = after.Stats.JitCompiledMethods - before.Stats.JitCompiledMethods,
+            CacheHits = before.Stats.TokenCacheHits >= 0 ? after.Stats.TokenCacheHits - before.Stats.TokenCacheHits : null,
+            CacheMisses = before.Stats.TokenCacheMisses >= 0 ? after.Stats.TokenCacheMisses - before.Stats.TokenCacheMisses : null,
         };
         return (run, after.Stats);
+    }
+
+    /// <summary>
+    /// Loads <paramref name="server"/> with <paramref name="workload"/>: <paramref name="warmup"/> of load, then
+    /// <paramref name="between"/> (the caller reads the server's counters), then the measured <paramref name="duration"/>.
+    /// </summary>
+    private async Task<LoadResult> LoadAsync(
+        ServerProcess server, string workload, string mode, TimeSpan warmup, TimeSpan duration, Func<Task>? between, CancellationToken cancellationToken)
+    {
+        var expectedSubject = mode == "none" ? "" : TokenMinter.Subject;
+        var details = new List<string>();
+        if (IsH2LoadWorkload(workload))
+        {
+            var authorization = "Bearer " + (workload == "repeated-es256" ? _repeatedEs256 : _repeatedRs256);
+            var frame = GrpcFrame(new HelloReply { Message = "Hello load", Subject = expectedSubject }).Length;
+            long errors = 0;
+            if (warmup > TimeSpan.Zero)
+            {
+                var warm = await H2Load.RunAsync(_h2load!, _options.LoadCore, server.Address, _bodyFile, authorization, _options.Connections, _options.Streams, warmup, cancellationToken);
+                errors += H2LoadErrors(warm, frame, "warm-up", details);
+            }
+
+            if (between is not null)
+            {
+                await between();
+            }
+
+            var measured = await H2Load.RunAsync(_h2load!, _options.LoadCore, server.Address, _bodyFile, authorization, _options.Connections, _options.Streams, duration, cancellationToken);
+            errors += H2LoadErrors(measured, frame, "measured", details);
+            return new LoadResult(
+                measured.Done,
+                Math.Min(measured.Succeeded, measured.DataBytes / frame),
+                measured.ElapsedSeconds,
+                measured.WallSeconds > 0 ? 100 * ProcFs.TicksToSeconds(measured.CpuTicks) / measured.WallSeconds : 0,
+                errors,
+                TokensExhausted: false,
+                details);
+        }
+
+        // The unique workload cycles through its tokens in every mode; the table shows how often the cache answered.
+        var arguments = GrpcLoadGenerator.Arguments(
+            server.Address, server.CertificatePath, _tokenFiles[workload], _options.Connections, _options.Streams,
+            warmup, duration, calls: null, serverAuthenticates: mode != "none", reuseTokens: true, warmup + duration + TimeSpan.FromMinutes(3));
+        var (warmReport, measuredReport) = await GeneratorProcess.RunAsync(
+            _options.LoadCore, arguments, warmup + duration + TimeSpan.FromMinutes(4), between ?? (() => Task.CompletedTask), cancellationToken);
+        Describe(warmReport, "warm-up", details);
+        Describe(measuredReport, "measured", details);
+        return new LoadResult(
+            measuredReport.Calls,
+            measuredReport.Ok,
+            measuredReport.ElapsedSeconds,
+            measuredReport.CpuPercent,
+            warmReport.Errors + measuredReport.Errors,
+            measuredReport.TokensExhausted,
+            details);
+    }
+
+    private sealed record ServerSlot(ServerProcess Server, WarmupResult Warmup);
+
+    private sealed record LoadResult(
+        long Calls, long Ok, double ElapsedSeconds, double GeneratorCpuPercent, long Errors, bool TokensExhausted, List<string> Details)
+    {
+        public double RequestsPerSecond => ElapsedSeconds > 0 ? Ok / ElapsedSeconds : 0;
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using GrpcJwtAuth.LoadTest.Load;
 using GrpcJwtAuth.LoadTest.Probes;
 using GrpcJwtAuth.LoadTest.Processes;
 using GrpcJwtAuth.LoadTest.Servers;
+using GrpcJwtAuth.LoadTest.Shared;
 using GrpcJwtAuth.LoadTest.Tokens;
 
 namespace GrpcJwtAuth.LoadTest.Runs;
@@ -73,7 +74,7 @@ internal static class SoakRunner
         TokenFile.Write(tokenFile, schedule);
 
         var timeout = TimeSpan.FromSeconds(options.SoakTimeoutSeconds);
-        using var server = await ServerProcess.StartAsync(context.Launch, "grpcjwtauth", timeout + TimeSpan.FromMinutes(5), cancellationToken);
+        using var server = await ServerProcess.StartAsync(context.Launch, "grpcjwtauth", "soak", timeout + TimeSpan.FromMinutes(5), cancellationToken);
         var probeTokens = new ProbeTokens(
             minter.Valid(TokenAlgorithm.Rs256, "probe-rs256", TokenLifetime),
             minter.Valid(TokenAlgorithm.Es256, "probe-es256", TokenLifetime),

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using GrpcJwtAuth.LoadTest.Processes;
+using GrpcJwtAuth.LoadTest.Shared;
 using GrpcJwtAuth.LoadTest.Tokens;
 
 namespace GrpcJwtAuth.LoadTest.Servers;
@@ -49,12 +50,14 @@ internal sealed class ServerProcess : IDisposable
 
     public Uri Address => _http.BaseAddress!;
 
-    public static async Task<ServerProcess> StartAsync(ServerLaunch launch, string mode, TimeSpan maxLifetime, CancellationToken cancellationToken)
+    /// <summary>Starts a server in <paramref name="mode"/>; <paramref name="name"/> names its files (several may run at once).</summary>
+    public static async Task<ServerProcess> StartAsync(
+        ServerLaunch launch, string mode, string name, TimeSpan maxLifetime, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(launch.WorkDirectory);
-        var readyFile = Path.Combine(launch.WorkDirectory, $"server-{mode}.port");
-        var certificate = Path.Combine(launch.WorkDirectory, $"server-{mode}.cert.pem");
-        var logPath = Path.Combine(launch.WorkDirectory, $"server-{mode}.log");
+        var readyFile = Path.Combine(launch.WorkDirectory, $"server-{name}.port");
+        var certificate = Path.Combine(launch.WorkDirectory, $"server-{name}.cert.pem");
+        var logPath = Path.Combine(launch.WorkDirectory, $"server-{name}.log");
         File.Delete(readyFile);
 
         var arguments = new List<string>
