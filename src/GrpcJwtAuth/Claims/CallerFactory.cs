@@ -46,7 +46,7 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
             claims.Add(new Claim(ClaimTypes.Role, role, ClaimValueTypes.String, issuer));
         }
 
-        var identity = new ClaimsIdentity(claims, GrpcJwtAuthDefaults.AuthenticationType, "name", ClaimTypes.Role);
+        var identity = new JwtCallerIdentity(claims, GrpcJwtAuthDefaults.AuthenticationType, "name", ClaimTypes.Role);
         return new JwtCaller(
             identity,
             NullIfEmpty(token.Subject),

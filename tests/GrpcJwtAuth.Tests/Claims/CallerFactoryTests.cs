@@ -229,7 +229,7 @@ public class CallerFactoryTests
     {
         var caller = Create(new() { ["name"] = "Ada", ["tenant"] = "t-1" });
 
-        var identity = Assert.IsType<ClaimsIdentity>(caller.Principal.Identity);
+        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(caller.Principal.Identity);
         Assert.True(identity.IsAuthenticated);
         Assert.Equal(GrpcJwtAuthDefaults.AuthenticationType, identity.AuthenticationType);
         Assert.Equal("Ada", identity.Name);
@@ -237,6 +237,48 @@ public class CallerFactoryTests
         Assert.Equal("user-1", caller.Principal.FindFirst("sub")?.Value);
         Assert.Equal("t-1", caller.Principal.FindFirst("tenant")?.Value);
         Assert.Null(caller.Principal.FindFirst(ClaimTypes.NameIdentifier));
+    }
+
+    [Fact]
+    public void Principal_IsReadOnly_BecauseCallsWithTheSameTokenShareIt()
+    {
+        var caller = Create(new() { ["roles"] = new[] { "reader" } });
+        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(caller.Principal.Identity);
+        var before = caller.Principal.Claims.Count();
+
+        var addClaim = Assert.Throws<InvalidOperationException>(() => identity.AddClaim(new Claim(ClaimTypes.Role, "admin")));
+        Assert.Contains("Clone()", addClaim.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => identity.AddClaims([new Claim("x", "y")]));
+        Assert.Throws<InvalidOperationException>(() => identity.RemoveClaim(identity.FindFirst("sub")));
+        Assert.False(identity.TryRemoveClaim(identity.FindFirst("sub")));
+        Assert.Throws<InvalidOperationException>(() => caller.Principal.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "admin")], "extra")));
+        Assert.Throws<InvalidOperationException>(() => caller.Principal.AddIdentities([new ClaimsIdentity("extra")]));
+
+        Assert.Equal(before, caller.Principal.Claims.Count());
+        Assert.False(caller.Principal.IsInRole("admin"));
+        Assert.NotNull(identity.FindFirst("sub"));
+    }
+
+    [Fact]
+    public void Principal_Clone_IsAChangeableCopyThatLeavesTheSharedPrincipalAlone()
+    {
+        var caller = Create(new() { ["roles"] = new[] { "reader" } });
+
+        var copy = caller.Principal.Clone();
+        var copyIdentity = Assert.IsType<ClaimsIdentity>(copy.Identity);
+        copyIdentity.AddClaim(new Claim(ClaimTypes.Role, "admin"));
+        copy.AddIdentity(new ClaimsIdentity("extra"));
+
+        Assert.IsType<ClaimsPrincipal>(copy);
+        Assert.True(copy.IsInRole("reader"));
+        Assert.True(copy.IsInRole("admin"));
+        Assert.Equal(GrpcJwtAuthDefaults.AuthenticationType, copyIdentity.AuthenticationType);
+        Assert.Equal(ClaimTypes.Role, copyIdentity.RoleClaimType);
+        Assert.Equal("user-1", copy.FindFirst("sub")?.Value);
+        Assert.Equal(2, copy.Identities.Count());
+
+        Assert.False(caller.Principal.IsInRole("admin"));
+        Assert.Single(caller.Principal.Identities);
     }
 
     private JwtCaller Create(Dictionary<string, object> claims, Action<GrpcJwtAuthOptions>? configure = null, string? subject = "user-1")
