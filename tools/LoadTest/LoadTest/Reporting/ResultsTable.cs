@@ -79,7 +79,7 @@ internal static class ResultsTable
         foreach (var run in runs)
         {
             markdown.AppendLine(CultureInfo.InvariantCulture,
-                $"| {run.Round} | {run.Workload} | {run.Mode} | {run.Calls.ToString("N0", Invariant)} | {Rate(run.RequestsPerSecond)}{(run.TokensExhausted ? " †" : "")} | " +
+                $"| {run.Round} | {run.Workload} | {run.Mode} | {run.Calls.ToString("N0", Invariant)} | {Rate(run.RequestsPerSecond)} | " +
                 $"{run.ServerCpuMicrosPerCall.ToString("F1", Invariant)} | {run.AllocatedBytesPerCall.ToString("N0", Invariant)} | " +
                 $"{run.Gen0}/{run.Gen1}/{run.Gen2} | {Megabytes(run.PeakResidentBytes)} | {run.ServerCpuPercent.ToString("F0", Invariant)} | " +
                 $"{run.GeneratorCpuPercent.ToString("F0", Invariant)} | {(run.CacheHits is { } hits ? hits.ToString("N0", Invariant) : "")} | " +
@@ -96,13 +96,6 @@ internal static class ResultsTable
             {
                 markdown.AppendLine(CultureInfo.InvariantCulture, $"- {detail}");
             }
-        }
-
-        if (runs.Any(run => run.TokensExhausted))
-        {
-            markdown.AppendLine().AppendLine(
-                "† The run used up the pre-minted unique tokens before its duration was over, so it is shorter; its rate is " +
-                "still calls over elapsed time. Give `--unique-tokens` a larger number for full-length runs.");
         }
 
         return markdown.ToString();
@@ -132,10 +125,9 @@ internal static class ResultsTable
             var cpu = Statistics.Median(ofMode.Select(run => run.ServerCpuMicrosPerCall));
             var alloc = Statistics.Median(ofMode.Select(run => run.AllocatedBytesPerCall));
             var ratio = double.IsNaN(baselineRate) || baselineRate == 0 ? "n/a" : (rate / baselineRate).ToString("F3", Invariant);
-            var exhausted = ofMode.Any(run => run.TokensExhausted) ? " †" : "";
 
             table.AppendLine().Append(CultureInfo.InvariantCulture,
-                $"| {mode} | {Rate(rates.Min())} | {Rate(rate)}{exhausted} | {Rate(rates.Max())} | {ratio} | " +
+                $"| {mode} | {Rate(rates.Min())} | {Rate(rate)} | {Rate(rates.Max())} | {ratio} | " +
                 $"{cpu.ToString("F1", Invariant)}{Delta(mode, cpu, baselineCpu, "F1")} | " +
                 $"{alloc.ToString("N0", Invariant)}{Delta(mode, alloc, baselineAlloc, "N0")} | " +
                 $"{Median(ofMode, run => run.Gen0)}/{Median(ofMode, run => run.Gen1)}/{Median(ofMode, run => run.Gen2)} | " +

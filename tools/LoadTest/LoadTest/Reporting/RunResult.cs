@@ -46,9 +46,6 @@ internal sealed record RunResult
     /// <summary>The load generator's CPU time over its wall time, in percent of its one core.</summary>
     public required double GeneratorCpuPercent { get; init; }
 
-    /// <summary>The unique workload ran out of pre-minted tokens before the duration was over (the run is shorter).</summary>
-    public bool TokensExhausted { get; init; }
-
     /// <summary>Methods the server's JIT compiled during the measured window (0 at steady state).</summary>
     public long JitMethods { get; init; }
 

@@ -157,15 +157,7 @@ internal sealed class LoadRunner
                             serverDescribed = true;
                         }
 
-                        Console.WriteLine(
-                            $"[{number}/{total}] round {round} {workload,-14} {mode,-20} {run.RequestsPerSecond,10:N0} req/s  " +
-                            $"{run.ServerCpuMicrosPerCall,7:F1} us/call  {run.AllocatedBytesPerCall,8:N0} B/call  srv {run.ServerCpuPercent,3:F0}%  " +
-                            $"gen {run.GeneratorCpuPercent,3:F0}%  jit +{run.JitMethods}{CacheText(run)}  errors {run.Errors}");
-                        foreach (var detail in run.ErrorDetails)
-                        {
-                            Console.WriteLine("    " + detail);
-                        }
-
+                        Print(run, number, total);
                         await WriteAsync(runs, final: false, cancellationToken);
                     }
                 }
@@ -183,11 +175,21 @@ internal sealed class LoadRunner
         Console.WriteLine();
         Console.WriteLine(markdown);
         Console.WriteLine($"Written to {Path.Combine(_context.OutputDirectory, "results.md")} and runs.json.");
-        return runs.Any(run => run.Errors > 0) ? 1 : 0;
+        return runs.Any(run => run.Errors > 0) || _warmups.Any(warmup => warmup.Errors > 0) ? 1 : 0;
     }
 
-    private static string CacheText(RunResult run) =>
-        run.CacheHits is { } hits && run.CacheMisses is { } misses ? $"  cache {hits:N0} hit / {misses:N0} miss" : "";
+    private static void Print(RunResult run, int number, int total)
+    {
+        var cache = run.CacheHits is { } hits && run.CacheMisses is { } misses ? $"  cache {hits:N0} hit / {misses:N0} miss" : "";
+        Console.WriteLine(
+            $"[{number}/{total}] round {run.Round} {run.Workload,-14} {run.Mode,-20} {run.RequestsPerSecond,10:N0} req/s  " +
+            $"{run.ServerCpuMicrosPerCall,7:F1} us/call  {run.AllocatedBytesPerCall,8:N0} B/call  srv {run.ServerCpuPercent,3:F0}%  " +
+            $"gen {run.GeneratorCpuPercent,3:F0}%  jit +{run.JitMethods}{cache}  errors {run.Errors}");
+        foreach (var detail in run.ErrorDetails)
+        {
+            Console.WriteLine("    " + detail);
+        }
+    }
 
     private async Task<string> WriteAsync(List<RunResult> runs, bool final, CancellationToken cancellationToken)
     {
@@ -287,7 +289,6 @@ internal sealed class LoadRunner
             Gen2 = after.Stats.Gen2Collections - before.Stats.Gen2Collections,
             PeakResidentBytes = peak,
             GeneratorCpuPercent = load.GeneratorCpuPercent,
-            TokensExhausted = load.TokensExhausted,
             JitMethods = after.Stats.JitCompiledMethods - before.Stats.JitCompiledMethods,
             CacheHits = before.Stats.TokenCacheHits >= 0 ? after.Stats.TokenCacheHits - before.Stats.TokenCacheHits : null,
             CacheMisses = before.Stats.TokenCacheMisses >= 0 ? after.Stats.TokenCacheMisses - before.Stats.TokenCacheMisses : null,
@@ -328,7 +329,6 @@ internal sealed class LoadRunner
                 measured.ElapsedSeconds,
                 measured.WallSeconds > 0 ? 100 * ProcFs.TicksToSeconds(measured.CpuTicks) / measured.WallSeconds : 0,
                 errors,
-                TokensExhausted: false,
                 details);
         }
 
@@ -346,14 +346,13 @@ internal sealed class LoadRunner
             measuredReport.ElapsedSeconds,
             measuredReport.CpuPercent,
             warmReport.Errors + measuredReport.Errors,
-            measuredReport.TokensExhausted,
             details);
     }
 
     private sealed record ServerSlot(ServerProcess Server, WarmupResult Warmup);
 
     private sealed record LoadResult(
-        long Calls, long Ok, double ElapsedSeconds, double GeneratorCpuPercent, long Errors, bool TokensExhausted, List<string> Details)
+        long Calls, long Ok, double ElapsedSeconds, double GeneratorCpuPercent, long Errors, List<string> Details)
     {
         public double RequestsPerSecond => ElapsedSeconds > 0 ? Ok / ElapsedSeconds : 0;
     }
