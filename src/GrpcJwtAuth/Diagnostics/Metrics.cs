@@ -10,7 +10,8 @@ namespace GrpcJwtAuth.Diagnostics;
 /// The server's instruments, on one <see cref="Meter"/> named <see cref="GrpcJwtAuthDefaults.MeterName"/> made by the
 /// host's <see cref="IMeterFactory"/>. Every method returns before building tags unless its instrument has a listener,
 /// so with none attached the request path pays a field read and a branch, and allocates nothing. Tag values are
-/// constants or the gRPC method name (bounded: only routed methods reach the interceptor); never a claim or a token.
+/// constants or a method's declared name (bounded by the services mapped: never the path as the caller spelled it, and
+/// <c>_OTHER</c> for a call that reached no declared method); never a claim or a token.
 /// </summary>
 internal sealed class Metrics
 {

@@ -10,13 +10,35 @@ namespace GrpcJwtAuth.Rules;
 /// </summary>
 internal sealed class MethodPolicy
 {
-    private MethodPolicy(bool allowAnonymous, Requirement[] requirements, bool unsupported, CompiledRule? rule)
+    /// <summary>
+    /// The name logs and metrics use for a call that reached no declared gRPC method: one fixed value, so the
+    /// caller's spelling of a path never becomes a tag or a key.
+    /// </summary>
+    public const string OtherMethod = "_OTHER";
+
+    private MethodPolicy(string method, bool allowAnonymous, Requirement[] requirements, bool unsupported, CompiledRule? rule)
     {
+        Method = method;
         AllowAnonymous = allowAnonymous;
         Requirements = requirements;
         HasUnsupportedMetadata = unsupported;
         Rule = rule;
     }
+
+    /// <summary>
+    /// A call that could not be tied to a routed gRPC method (no endpoint, or one without gRPC method metadata). Its
+    /// policy cannot be known, so it is denied: rules must never be matched on the caller's spelling of a path.
+    /// </summary>
+    public static MethodPolicy Unresolved { get; } = new(OtherMethod, false, [], unsupported: false, rule: null) { IsUnresolved = true };
+
+    /// <summary>
+    /// The method as declared (<c>/package.Service/Method</c>, from the endpoint's gRPC metadata), or
+    /// <see cref="OtherMethod"/>: what logs and metrics name the call by.
+    /// </summary>
+    public string Method { get; }
+
+    /// <summary>Whether the call could not be tied to a routed gRPC method; see <see cref="Unresolved"/>.</summary>
+    public bool IsUnresolved { get; private init; }
 
     /// <summary>Whether the call goes through without a token (no token is validated).</summary>
     public bool AllowAnonymous { get; }
@@ -34,6 +56,11 @@ internal sealed class MethodPolicy
     /// <summary>Checks an authenticated caller against every requirement.</summary>
     public AuthFailure Authorize(JwtCaller caller)
     {
+        if (IsUnresolved)
+        {
+            return AuthFailure.UnresolvedMethod;
+        }
+
         if (HasUnsupportedMetadata)
         {
             return AuthFailure.UnsupportedAuthorizationMetadata;
@@ -55,7 +82,7 @@ internal sealed class MethodPolicy
     /// Combines a rule (or none) with endpoint metadata. The rule's requirements always hold; <c>[AllowAnonymous]</c>
     /// waives only the attributes' own requirements and the default "authenticated caller" one, never a rule's.
     /// </summary>
-    public static MethodPolicy Create(CompiledRule? rule, EndpointMetadataCollection? metadata)
+    public static MethodPolicy Create(CompiledRule? rule, EndpointMetadataCollection? metadata, string method = OtherMethod)
     {
         var requirements = new List<Requirement>();
         var attributeAnonymous = metadata?.GetMetadata<IAllowAnonymous>() is not null;
@@ -101,7 +128,7 @@ internal sealed class MethodPolicy
             }
         }
 
-        return new MethodPolicy(allowAnonymous && !unsupported, requirements.ToArray(), unsupported, rule);
+        return new MethodPolicy(method, allowAnonymous && !unsupported, requirements.ToArray(), unsupported, rule);
     }
 
     private static string[] SplitRoles(string? roles) =>

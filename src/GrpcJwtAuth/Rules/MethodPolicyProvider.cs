@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Grpc.AspNetCore.Server;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -7,37 +8,61 @@ using Microsoft.Extensions.Logging;
 namespace GrpcJwtAuth.Rules;
 
 /// <summary>
-/// Resolves each method's <see cref="MethodPolicy"/> once, on its first call, and serves it from a dictionary after
-/// that. Keys are the method names of routed gRPC endpoints, so the dictionary is bounded by the service definitions.
+/// Resolves the <see cref="MethodPolicy"/> of the gRPC method a call was routed to, once per endpoint, and serves it
+/// from a dictionary after that. The policy comes from the endpoint, never from the path as the caller spelled it:
+/// ASP.NET Core routes gRPC paths whatever their case, so <c>/PKG.SERVICE/METHOD</c> runs <c>/pkg.Service/Method</c>
+/// and must get exactly its rules. Rules are matched against the method's declared name
+/// (<see cref="GrpcMethodMetadata"/>), and the dictionary is keyed by endpoint, so it is bounded by the routes the
+/// application mapped, whatever callers send.
 /// </summary>
 internal sealed class MethodPolicyProvider(CompiledAuthOptions options, ILogger<MethodPolicyProvider> logger)
 {
-    private readonly ConcurrentDictionary<string, MethodPolicy> _policies = new(StringComparer.Ordinal);
+    /// <summary>More endpoints than any application maps; past this, policies are resolved per call instead of kept.</summary>
+    internal const int MaxEndpoints = 10_000;
 
-    public MethodPolicy Get(string method, HttpContext httpContext)
+    // Endpoint does not override Equals: keyed by reference.
+    private readonly ConcurrentDictionary<Endpoint, MethodPolicy> _policies = new();
+
+    /// <summary>How many endpoints have a resolved policy.</summary>
+    public int Count => _policies.Count;
+
+    /// <summary>The policy of the method <paramref name="httpContext"/> was routed to; <see cref="MethodPolicy.Unresolved"/> when none.</summary>
+    public MethodPolicy Get(HttpContext httpContext)
     {
-        if (_policies.TryGetValue(method, out var policy))
+        var endpoint = httpContext.GetEndpoint();
+        if (endpoint is null)
         {
-            return policy;
+            return MethodPolicy.Unresolved;
         }
 
-        return Add(method, httpContext);
+        return _policies.TryGetValue(endpoint, out var policy) ? policy : Add(endpoint);
     }
 
-    private MethodPolicy Add(string method, HttpContext httpContext)
+    private MethodPolicy Add(Endpoint endpoint)
     {
-        var policy = MethodPolicy.Create(options.Rules.Match(method), httpContext.GetEndpoint()?.Metadata);
-        if (_policies.TryAdd(method, policy))
+        if (endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not { } grpcMethod)
         {
-            if (policy.HasUnsupportedMetadata)
-            {
-                Log.UnsupportedAuthorizeMetadata(logger, method);
-            }
+            return MethodPolicy.Unresolved;
+        }
 
-            Log.MethodPolicyResolved(logger, method, policy.Rule?.Prefix ?? "(none)", policy.AllowAnonymous, policy.Requirements.Length);
+        var method = grpcMethod.Method.FullName;
+        var policy = MethodPolicy.Create(options.Rules.Match(method), endpoint.Metadata, method);
+        if (_policies.Count >= MaxEndpoints)
+        {
             return policy;
         }
 
-        return _policies[method];
+        if (!_policies.TryAdd(endpoint, policy))
+        {
+            return _policies[endpoint];
+        }
+
+        if (policy.HasUnsupportedMetadata)
+        {
+            Log.UnsupportedAuthorizeMetadata(logger, method);
+        }
+
+        Log.MethodPolicyResolved(logger, method, policy.Rule?.Prefix ?? "(none)", policy.AllowAnonymous, policy.Requirements.Length);
+        return policy;
     }
 }

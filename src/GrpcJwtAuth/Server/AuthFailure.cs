@@ -37,4 +37,5 @@ internal enum AuthFailure
     MissingRole,
     MissingScope,
     UnsupportedAuthorizationMetadata,
+    UnresolvedMethod,
 }

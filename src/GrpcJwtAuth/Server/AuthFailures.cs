@@ -76,6 +76,8 @@ internal static class AuthFailures
             "missing required scope");
         Set(AuthFailure.UnsupportedAuthorizationMetadata, Denied, "unsupported_authorization",
             "method requires an authorization policy the server cannot evaluate");
+        Set(AuthFailure.UnresolvedMethod, Denied, "unresolved_method",
+            "the server could not tie this call to a routed gRPC method, so its policy is unknown");
 
         foreach (var entry in table)
         {

@@ -30,13 +30,24 @@ internal sealed class CallAuthenticator(
 {
     private readonly int _maxTokenLength = options.MaxTokenLength;
 
+    /// <summary>Decides a call that reached the interceptor: the policy is that of the gRPC method it was routed to.</summary>
     public ValueTask<AuthFailure> AuthenticateAsync(ServerCallContext context)
     {
         var httpContext = context.GetHttpContext();
-        var policy = policies.Get(context.Method, httpContext);
+        return AuthenticateAsync(httpContext, policies.Get(httpContext), context.CancellationToken);
+    }
+
+    /// <summary>Decides a request under <paramref name="policy"/>; on success <c>HttpContext.User</c> is the caller's principal.</summary>
+    public ValueTask<AuthFailure> AuthenticateAsync(HttpContext httpContext, MethodPolicy policy, CancellationToken cancellationToken)
+    {
+        if (policy.IsUnresolved)
+        {
+            return ValueTask.FromResult(Reject(httpContext, policy, AuthFailure.UnresolvedMethod, token: null, keyId: null));
+        }
+
         if (policy.AllowAnonymous)
         {
-            metrics?.Anonymous(context.Method);
+            metrics?.Anonymous(policy.Method);
             AuthActivity.RecordAnonymous();
             return ValueTask.FromResult(AuthFailure.None);
         }
@@ -45,7 +56,7 @@ internal sealed class CallAuthenticator(
             httpContext.Request.Headers.Authorization, _maxTokenLength, out var header, out var start, out var length);
         if (failure != AuthFailure.None)
         {
-            return ValueTask.FromResult(Reject(context, failure, token: null, keyId: null));
+            return ValueTask.FromResult(Reject(httpContext, policy, failure, token: null, keyId: null));
         }
 
         var hit = cache.TryGet(header.AsSpan(start, length), keys.Current.Version, out var cached);
@@ -56,27 +67,26 @@ internal sealed class CallAuthenticator(
 
         if (hit)
         {
-            return ValueTask.FromResult(Authorize(context, httpContext, policy, cached));
+            return ValueTask.FromResult(Authorize(httpContext, policy, cached));
         }
 
         // A slice of the header: the token is copied into a string only if the cache admits it.
         var token = header.AsMemory(start, length);
         var started = metrics is { ValidationDurationEnabled: true } ? Stopwatch.GetTimestamp() : 0;
-        var pending = validator.ValidateAsync(token, context.CancellationToken);
+        var pending = validator.ValidateAsync(token, cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
-            return ValueTask.FromResult(Complete(context, httpContext, policy, token, pending.Result, started));
+            return ValueTask.FromResult(Complete(httpContext, policy, token, pending.Result, started));
         }
 
-        return AwaitAsync(context, httpContext, policy, token, pending, started);
+        return AwaitAsync(httpContext, policy, token, pending, started);
     }
 
     private async ValueTask<AuthFailure> AwaitAsync(
-        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, ReadOnlyMemory<char> token, ValueTask<TokenCheck> pending, long started) =>
-        Complete(context, httpContext, policy, token, await pending.ConfigureAwait(false), started);
+        HttpContext httpContext, MethodPolicy policy, ReadOnlyMemory<char> token, ValueTask<TokenCheck> pending, long started) =>
+        Complete(httpContext, policy, token, await pending.ConfigureAwait(false), started);
 
-    private AuthFailure Complete(
-        ServerCallContext context, HttpContext httpContext, MethodPolicy policy, ReadOnlyMemory<char> token, TokenCheck check, long started)
+    private AuthFailure Complete(HttpContext httpContext, MethodPolicy policy, ReadOnlyMemory<char> token, TokenCheck check, long started)
     {
         if (started != 0)
         {
@@ -85,25 +95,26 @@ internal sealed class CallAuthenticator(
 
         if (check.Failure != AuthFailure.None)
         {
-            return Reject(context, check.Failure, token, check.KeyId);
+            return Reject(httpContext, policy, check.Failure, token, check.KeyId);
         }
 
         var caller = check.Caller!;
         cache.Add(token.Span, caller, check.KeySetVersion);
-        return Authorize(context, httpContext, policy, caller);
+        return Authorize(httpContext, policy, caller);
     }
 
-    private AuthFailure Authorize(ServerCallContext context, HttpContext httpContext, MethodPolicy policy, JwtCaller caller)
+    private AuthFailure Authorize(HttpContext httpContext, MethodPolicy policy, JwtCaller caller)
     {
         var denied = policy.Authorize(caller);
-        metrics?.Decision(context.Method, denied);
+        metrics?.Decision(policy.Method, denied);
         AuthActivity.Record(denied, caller.Subject);
         if (denied != AuthFailure.None)
         {
-            bursts?.Record(context.Peer, denied);
+            var peer = CallPeer.Of(httpContext);
+            bursts?.Record(peer, denied);
             if (logger.IsEnabled(LogLevel.Debug))
             {
-                Log.CallDenied(logger, context.Method, context.Peer, RejectedTokenClaims.Sanitize(caller.Subject),
+                Log.CallDenied(logger, policy.Method, peer, RejectedTokenClaims.Sanitize(caller.Subject),
                     RejectedTokenClaims.Sanitize(caller.Issuer), RejectedTokenClaims.Sanitize(caller.TokenId),
                     RejectedTokenClaims.Sanitize(caller.KeyId), AuthFailures.Get(denied).Tag);
             }
@@ -116,16 +127,17 @@ internal sealed class CallAuthenticator(
     }
 
     // token: when the header held one; its claims are read for the Debug line only.
-    private AuthFailure Reject(ServerCallContext context, AuthFailure failure, ReadOnlyMemory<char>? token, string? keyId)
+    private AuthFailure Reject(HttpContext httpContext, MethodPolicy policy, AuthFailure failure, ReadOnlyMemory<char>? token, string? keyId)
     {
-        metrics?.Decision(context.Method, failure);
+        metrics?.Decision(policy.Method, failure);
         AuthActivity.Record(failure, validatedSubject: null);
-        bursts?.Record(context.Peer, failure);
+        var peer = CallPeer.Of(httpContext);
+        bursts?.Record(peer, failure);
         if (logger.IsEnabled(LogLevel.Debug))
         {
             // A kid, iss, sub or jti from a rejected token is whatever the sender wrote: Sanitize keeps it short.
             var claims = RejectedTokenClaims.Read(token?.ToString(), failure);
-            Log.CallRejected(logger, context.Method, context.Peer, AuthFailures.Get(failure).Tag,
+            Log.CallRejected(logger, policy.Method, peer, AuthFailures.Get(failure).Tag,
                 RejectedTokenClaims.Sanitize(keyId), claims.Issuer, claims.Subject, claims.TokenId);
         }
 

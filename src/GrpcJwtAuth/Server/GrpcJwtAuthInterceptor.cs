@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Rules;
 using Microsoft.Extensions.Logging;
 
 namespace GrpcJwtAuth.Server;
@@ -14,6 +15,7 @@ namespace GrpcJwtAuth.Server;
 /// </summary>
 internal sealed class GrpcJwtAuthInterceptor(
     CallAuthenticator authenticator,
+    MethodPolicyProvider policies,
     CompiledAuthOptions options,
     TimeProvider timeProvider,
     ILogger<GrpcJwtAuthInterceptor>? logger = null,
@@ -133,13 +135,15 @@ internal sealed class GrpcJwtAuthInterceptor(
     private bool EndedByExpiry(ServerCallContext context, Exception exception)
     {
         const AuthFailure Failure = AuthFailure.TokenExpiredDuringCall;
-        metrics?.Decision(context.Method, Failure);
+        var httpContext = context.GetHttpContext();
+        var method = policies.Get(httpContext).Method;
+        metrics?.Decision(method, Failure);
         var caller = context.GetJwtCaller();
         AuthActivity.Record(Failure, caller?.Subject);
         if (logger is not null && logger.IsEnabled(LogLevel.Debug))
         {
             Log.StreamTokenExpired(
-                logger, context.Method, context.Peer, RejectedTokenClaims.Sanitize(caller?.Subject), AuthFailures.Get(Failure).Tag);
+                logger, method, CallPeer.Of(httpContext), RejectedTokenClaims.Sanitize(caller?.Subject), AuthFailures.Get(Failure).Tag);
         }
 
         return exception is not RpcException { StatusCode: StatusCode.Unauthenticated };

@@ -57,16 +57,17 @@ internal sealed class DiagnosticsHarness : IDisposable
         Keys = new SigningKeyManager(Options, source, Time, new FakeLogger<SigningKeyManager>(Logs), Metrics);
         Cache = new ValidatedTokenCache(Options, Time);
         Bursts = new RejectionBursts(Time, new FakeLogger<RejectionBursts>(Logs));
+        var policies = new MethodPolicyProvider(Options, NullLogger<MethodPolicyProvider>.Instance);
         Authenticator = new CallAuthenticator(
             Options,
-            new MethodPolicyProvider(Options, NullLogger<MethodPolicyProvider>.Instance),
+            policies,
             new JwtTokenValidator(Keys, new CallerFactory(Options)),
             Cache,
             Keys,
             new FakeLogger<CallAuthenticator>(Logs),
             Metrics,
             Bursts);
-        Interceptor = new GrpcJwtAuthInterceptor(Authenticator, Options, Time, new FakeLogger<GrpcJwtAuthInterceptor>(Logs), Metrics);
+        Interceptor = new GrpcJwtAuthInterceptor(Authenticator, policies, Options, Time, new FakeLogger<GrpcJwtAuthInterceptor>(Logs), Metrics);
     }
 
     public RefreshRecordingTimeProvider Time { get; } = new(Start);
@@ -103,14 +104,7 @@ internal sealed class DiagnosticsHarness : IDisposable
 
     public static TestServerCallContext CallTo(string method, string? authorization, params object[] metadata)
     {
-        var httpContext = new DefaultHttpContext();
-        if (authorization is not null)
-        {
-            httpContext.Request.Headers.Authorization = authorization;
-        }
-
-        httpContext.SetEndpoint(new Endpoint(null, new EndpointMetadataCollection(metadata), "test"));
-        return new TestServerCallContext(method, httpContext);
+        return new TestServerCallContext(method, TestEndpoints.Request(method, authorization, metadata));
     }
 
     public void Dispose()

@@ -42,6 +42,7 @@ public class AuthFailuresTests
     [InlineData(nameof(AuthFailure.MissingRole), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingScope), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.UnsupportedAuthorizationMetadata), StatusCode.PermissionDenied)]
+    [InlineData(nameof(AuthFailure.UnresolvedMethod), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingAuthorization), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.TokenExpired), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.TokenInvalid), StatusCode.Unauthenticated)]
@@ -59,7 +60,8 @@ public class AuthFailuresTests
         var expected = failure switch
         {
             AuthFailure.KeysUnavailable => StatusCode.Unavailable,
-            AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.UnsupportedAuthorizationMetadata => StatusCode.PermissionDenied,
+            AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.UnsupportedAuthorizationMetadata or AuthFailure.UnresolvedMethod
+                => StatusCode.PermissionDenied,
             _ => StatusCode.Unauthenticated,
         };
 

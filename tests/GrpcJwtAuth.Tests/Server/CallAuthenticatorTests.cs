@@ -216,14 +216,7 @@ public class CallAuthenticatorTests
 
     private static TestServerCallContext Call(string? authorization, params object[] metadata)
     {
-        var httpContext = new DefaultHttpContext();
-        if (authorization is not null)
-        {
-            httpContext.Request.Headers.Authorization = authorization;
-        }
-
-        httpContext.SetEndpoint(new Endpoint(null, new EndpointMetadataCollection(metadata), "test"));
-        return new TestServerCallContext(Method, httpContext);
+        return new TestServerCallContext(Method, TestEndpoints.Request(Method, authorization, metadata));
     }
 
     private static async Task<AuthFailure> Authenticate(CallAuthenticator authenticator, TestServerCallContext context) =>

@@ -57,6 +57,25 @@ public class GrpcJwtAuthInterceptorTests
     }
 
     [Fact]
+    public async Task UnaryServerHandler_RequestWithoutAGrpcMethodEndpoint_ThrowsPermissionDeniedEvenWithAValidToken()
+    {
+        var httpContext = new DefaultHttpContext();
+        httpContext.Request.Headers.Authorization = "Bearer " + _tokens.Create(Key);
+        var called = false;
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Create().UnaryServerHandler<string, string>(
+            "hi", new TestServerCallContext(Method, httpContext), (_, _) =>
+            {
+                called = true;
+                return Task.FromResult("ok");
+            })).WaitAsync(TestTimeout);
+
+        Assert.False(called);
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Equal(AuthFailures.Get(AuthFailure.UnresolvedMethod).Status.Detail, error.Status.Detail);
+    }
+
+    [Fact]
     public async Task UnaryServerHandler_MissingRole_ThrowsPermissionDenied()
     {
         var context = Call("Bearer " + _tokens.Create(Key), new AuthorizeAttribute { Roles = "admin" });
@@ -239,26 +258,20 @@ public class GrpcJwtAuthInterceptorTests
 
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled, null, _time, NullLogger<SigningKeyManager>.Instance);
+        var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         var authenticator = new CallAuthenticator(
             compiled,
-            new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance),
+            policies,
             new JwtTokenValidator(keys, new CallerFactory(compiled)),
             new ValidatedTokenCache(compiled, _time),
             keys,
             NullLogger<CallAuthenticator>.Instance);
-        return new GrpcJwtAuthInterceptor(authenticator, compiled, _time);
+        return new GrpcJwtAuthInterceptor(authenticator, policies, compiled, _time);
     }
 
     private static TestServerCallContext Call(string? authorization, params object[] metadata)
     {
-        var httpContext = new DefaultHttpContext();
-        if (authorization is not null)
-        {
-            httpContext.Request.Headers.Authorization = authorization;
-        }
-
-        httpContext.SetEndpoint(new Endpoint(null, new EndpointMetadataCollection(metadata), "test"));
-        return new TestServerCallContext(Method, httpContext);
+        return new TestServerCallContext(Method, TestEndpoints.Request(Method, authorization, metadata));
     }
 
     private static Task WhenCancelled(CancellationToken cancellationToken)
