@@ -130,6 +130,15 @@ public sealed class GrpcJwtAuthOptions
     public bool EndStreamsWhenTokenExpires { get; set; } = true;
 
     /// <summary>
+    /// Whether a call to a method or service this server does not implement must bring a valid token before it is
+    /// answered <c>Unimplemented</c>. On, a caller without one gets the same <c>Unauthenticated</c> for every path
+    /// and cannot list the API by probing; off, unknown methods answer <c>Unimplemented</c> to anyone, as
+    /// grpc-dotnet does. Methods and services mapped with <c>AllowAnonymous()</c> answer anyone either way.
+    /// Defaults to <see langword="true"/>.
+    /// </summary>
+    public bool AuthenticateUnknownMethods { get; set; } = true;
+
+    /// <summary>
     /// Authorization rules matched against the method path (<c>/package.Service/Method</c>); the longest matching
     /// prefix wins. A method no rule matches requires an authenticated caller. Defaults to empty.
     /// </summary>

@@ -63,6 +63,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, KeyRefreshHostedService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions>, ConfigureGrpcServiceOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, GrpcAuthorizeMetadataMatcherPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, UnknownMethodMatcherPolicy>());
 
         return new GrpcJwtAuthBuilder(services, backchannel);
     }

@@ -72,6 +72,7 @@ internal sealed class CompiledAuthOptions
         KeyRefreshWaitTimeout = options.KeyRefreshWaitTimeout;
         MaxTokenLength = options.MaxTokenLength;
         EndStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
+        AuthenticateUnknownMethods = options.AuthenticateUnknownMethods;
         TokenCacheSize = options.TokenCacheSize;
         TokenCacheMaxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
@@ -130,6 +131,8 @@ internal sealed class CompiledAuthOptions
     public int MaxTokenLength { get; }
 
     public bool EndStreamsWhenTokenExpires { get; }
+
+    public bool AuthenticateUnknownMethods { get; }
 
     public int TokenCacheSize { get; }
 

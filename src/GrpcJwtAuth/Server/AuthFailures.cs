@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Http;
 
 namespace GrpcJwtAuth.Server;
 
@@ -94,5 +95,14 @@ internal static class AuthFailures
 /// <summary>One row of the failure table: the status sent, and a short tag for logs and metrics.</summary>
 internal sealed record FailureInfo(AuthFailure Failure, StatusCode Code, string Tag, Status Status)
 {
+    /// <summary>The <c>grpc-status</c> header value, encoded once.</summary>
+    public string GrpcStatusHeader { get; } = GrpcStatusResponse.StatusHeader(Code);
+
+    /// <summary>The <c>grpc-message</c> header value, encoded once.</summary>
+    public string GrpcMessageHeader { get; } = GrpcStatusResponse.MessageHeader(Status.Detail);
+
     public RpcException CreateException() => new(Status);
+
+    /// <summary>Answers the request with this status, trailers-only, for failures found outside a gRPC call handler.</summary>
+    public void WriteResponse(HttpContext httpContext) => GrpcStatusResponse.Write(httpContext, GrpcStatusHeader, GrpcMessageHeader);
 }

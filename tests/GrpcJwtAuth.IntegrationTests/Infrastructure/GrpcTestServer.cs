@@ -64,12 +64,14 @@ public sealed class GrpcTestServer : IAsyncDisposable
     /// Serve plaintext HTTP/2 (h2c) on an <c>http://</c> address instead of TLS: only for showing what clients do on
     /// insecure channels.
     /// </param>
+    /// <param name="probeConventions">Conventions for the Probe service's endpoints, such as <c>AllowAnonymous()</c>.</param>
     public static async Task<GrpcTestServer> StartAsync(
         Action<GrpcJwtAuthOptions> configure,
         KeyServer? keyServer = null,
         TimeProvider? timeProvider = null,
         IEnumerable<string>? expectedErrors = null,
-        bool plaintext = false)
+        bool plaintext = false,
+        Action<GrpcServiceEndpointConventionBuilder>? probeConventions = null)
     {
         var certificate = TestCertificate.CreateForLocalhost();
         var logs = new LogCapture(expectedErrors);
@@ -99,7 +101,8 @@ public sealed class GrpcTestServer : IAsyncDisposable
             requests.Record(context.Request.Path.Value ?? string.Empty);
             return next(context);
         });
-        app.MapGrpcService<ProbeService>();
+        var probe = app.MapGrpcService<ProbeService>();
+        probeConventions?.Invoke(probe);
         app.MapGrpcService<AttributedService>();
 
         var port = await TestHost.StartAsync(app);

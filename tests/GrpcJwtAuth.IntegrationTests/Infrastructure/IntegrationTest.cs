@@ -13,8 +13,9 @@ public abstract class IntegrationTest : OwningTest
         KeyServer? keyServer = null,
         TimeProvider? timeProvider = null,
         IEnumerable<string>? expectedErrors = null,
-        bool plaintext = false) =>
-        Own(await GrpcTestServer.StartAsync(configure, keyServer, timeProvider, expectedErrors, plaintext));
+        bool plaintext = false,
+        Action<GrpcServiceEndpointConventionBuilder>? probeConventions = null) =>
+        Own(await GrpcTestServer.StartAsync(configure, keyServer, timeProvider, expectedErrors, plaintext, probeConventions));
 
     protected async Task<KeyServer> StartKeyServerAsync(params TestSigningKey[] keys) => Own(await KeyServer.StartAsync(keys));
 

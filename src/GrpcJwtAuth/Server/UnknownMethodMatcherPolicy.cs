@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using Grpc.AspNetCore.Server;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Rules;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Matching;
+
+namespace GrpcJwtAuth.Server;
+
+/// <summary>
+/// grpc-dotnet answers a path that names no mapped method with <c>Unimplemented</c> from two catch-all endpoints
+/// (<c>{service}/{unimplementedMethod}</c> per service, <c>{unimplementedService}/{unimplementedMethod}</c> once), which
+/// run no interceptor: a caller without a token could tell the methods that exist (<c>Unauthenticated</c>) from those
+/// that do not. When <see cref="GrpcJwtAuthOptions.AuthenticateUnknownMethods"/> is on, this policy swaps those
+/// endpoints, as routing selects them, for ones that authenticate the caller first and answer with the rejection's
+/// status when that fails; an authenticated caller then gets grpc-dotnet's own <c>Unimplemented</c>. Endpoints the
+/// application marked anonymous (<c>MapGrpcService&lt;T&gt;().AllowAnonymous()</c>) are left alone. No rule applies to
+/// an unknown method, and it is counted and logged as <see cref="MethodPolicy.OtherMethod"/>, never by its path.
+/// </summary>
+internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, CallAuthenticator authenticator)
+    : MatcherPolicy, IEndpointSelectorPolicy
+{
+    // The route parameter both catch-all patterns of grpc-dotnet's ServiceRouteBuilder end with.
+    internal const string UnimplementedMethodParameter = "unimplementedMethod";
+
+    private readonly ConcurrentDictionary<Endpoint, RouteEndpoint> _guarded = new();
+
+    // Before GrpcAuthorizeMetadataMatcherPolicy, which looks at the endpoints left.
+    public override int Order => int.MaxValue - 1;
+
+    /// <summary>Whether <paramref name="endpoint"/> is one of grpc-dotnet's "unimplemented method or service" catch-alls.</summary>
+    public static bool IsUnimplementedCatchAll(Endpoint endpoint) =>
+        endpoint is RouteEndpoint route
+        && route.RoutePattern.GetParameter(UnimplementedMethodParameter) is not null
+        && route.Metadata.GetMetadata<GrpcMethodMetadata>() is null;
+
+    public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints)
+    {
+        if (!options.AuthenticateUnknownMethods)
+        {
+            return false;
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            if (IsUnimplementedCatchAll(endpoint))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
+    {
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (candidates.IsValidCandidate(i) && IsUnimplementedCatchAll(candidates[i].Endpoint))
+            {
+                candidates.ReplaceEndpoint(i, Guard((RouteEndpoint)candidates[i].Endpoint), candidates[i].Values);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private RouteEndpoint Guard(RouteEndpoint original)
+    {
+        if (_guarded.TryGetValue(original, out var guarded))
+        {
+            return guarded;
+        }
+
+        // No rule: rules name methods, and this one has no name but the caller's spelling.
+        var policy = MethodPolicy.Create(rule: null, original.Metadata, MethodPolicy.OtherMethod);
+        var next = original.RequestDelegate!;
+        guarded = new RouteEndpoint(
+            httpContext => AuthenticateThenAsync(httpContext, policy, next),
+            original.RoutePattern,
+            original.Order,
+            original.Metadata,
+            original.DisplayName);
+        return _guarded.GetOrAdd(original, guarded);
+    }
+
+    private async Task AuthenticateThenAsync(HttpContext httpContext, MethodPolicy policy, RequestDelegate next)
+    {
+        var failure = await authenticator.AuthenticateAsync(httpContext, policy, httpContext.RequestAborted).ConfigureAwait(false);
+        if (failure != AuthFailure.None)
+        {
+            AuthFailures.Get(failure).WriteResponse(httpContext);
+            return;
+        }
+
+        await next(httpContext).ConfigureAwait(false);
+    }
+}
