@@ -61,6 +61,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.TryAddSingleton<GrpcJwtAuthInterceptor>();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, KeyRefreshHostedService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuleCoverageCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions>, ConfigureGrpcServiceOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, GrpcAuthorizeMetadataMatcherPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, UnknownMethodMatcherPolicy>());

@@ -94,6 +94,24 @@ public class MethodSpellingTests : IntegrationTest
         Assert.Single(server.Logs.WithEvent("MethodPolicyResolved"));
     }
 
+    [Fact]
+    public async Task A_rule_that_covers_no_mapped_method_is_reported_at_startup_with_the_method_it_nearly_names()
+    {
+        var server = await StartServerAsync(options =>
+        {
+            Options(options);
+            options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/test.probe/Unary", Roles = { "admin" } });
+            options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/billing.Billing/", Roles = { "admin" } });
+        });
+
+        var nearMiss = Assert.Single(server.Logs.WithEvent("RuleMatchesNoMethodButCaseDiffers"));
+        Assert.Equal(LogLevel.Warning, nearMiss.Level);
+        Assert.Equal("/test.probe/Unary", nearMiss.GetStructuredStateValue("Prefix"));
+        Assert.Equal("/test.Probe/Unary", nearMiss.GetStructuredStateValue("Method"));
+        var miss = Assert.Single(server.Logs.WithEvent("RuleMatchesNoMethod"));
+        Assert.Equal("/billing.Billing/", miss.GetStructuredStateValue("Prefix"));
+    }
+
     /// <summary>Distinct case variants of <paramref name="path"/>, the declared spelling not among them.</summary>
     private static IEnumerable<string> Spellings(string path)
     {

@@ -41,6 +41,16 @@ internal static partial class Log
         Message = "Streaming call to {Method} from {Peer} by sub {Subject} ended: its token expired ({Reason}).")]
     public static partial void StreamTokenExpired(ILogger logger, string method, string peer, string? subject, string reason);
 
+    [LoggerMessage(EventId = 106, EventName = "RuleMatchesNoMethod", Level = LogLevel.Warning,
+        Message = "The rule with prefix {Prefix} covers no gRPC method this server maps, so it protects nothing here.")]
+    public static partial void RuleMatchesNoMethod(ILogger logger, string prefix);
+
+    [LoggerMessage(EventId = 107, EventName = "RuleMatchesNoMethodButCaseDiffers", Level = LogLevel.Warning,
+        Message = "The rule with prefix {Prefix} covers no gRPC method this server maps; it would cover {Method} if case " +
+                  "were ignored. Rules match the names declared in the .proto case-sensitively: fix the prefix, or the " +
+                  "method gets only the default policy.")]
+    public static partial void RuleMatchesNoMethodButCaseDiffers(ILogger logger, string prefix, string method);
+
     // 2xx: keys
 
     [LoggerMessage(EventId = 200, EventName = "KeysRefreshed", Level = LogLevel.Information,

@@ -20,6 +20,9 @@ internal sealed class RuleTable
 
     public int Count => _rules.Length;
 
+    /// <summary>The rules, longest prefix first.</summary>
+    public IReadOnlyList<CompiledRule> Rules => _rules;
+
     /// <summary>The rule with the longest prefix of <paramref name="method"/>, or <see langword="null"/>.</summary>
     public CompiledRule? Match(string method)
     {
