@@ -13,15 +13,13 @@ namespace GrpcJwtAuth.Rules;
 /// <c>greet.Greeter</c>, and the method it was meant for is left to the default policy. The warning names the method a
 /// case-insensitive match would have found.
 /// </summary>
-internal sealed class RuleCoverageCheck(
-    CompiledAuthOptions options,
-    IHostApplicationLifetime lifetime,
-    IServiceProvider services,
-    ILogger<RuleCoverageCheck> logger) : IHostedService
+internal sealed class RuleCoverageCheck(CompiledAuthOptions options, IServiceProvider services, ILogger<RuleCoverageCheck> logger)
+    : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Rules.Count > 0)
+        // Every host has a lifetime; a bare service provider (in tests) may not.
+        if (options.Rules.Count > 0 && services.GetService(typeof(IHostApplicationLifetime)) is IHostApplicationLifetime lifetime)
         {
             lifetime.ApplicationStarted.Register(static state => ((RuleCoverageCheck)state!).Check(), this);
         }
