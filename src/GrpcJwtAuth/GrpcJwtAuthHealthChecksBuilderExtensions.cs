@@ -1,6 +1,6 @@
 using GrpcJwtAuth;
 using GrpcJwtAuth.Diagnostics;
-using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Issuers;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -31,7 +31,7 @@ public static class GrpcJwtAuthHealthChecksBuilderExtensions
         return builder.Add(new HealthCheckRegistration(
             name,
             static services => new SigningKeysHealthCheck(
-                services.GetService<SigningKeyManager>(), services.GetService<TimeProvider>() ?? TimeProvider.System),
+                services.GetService<TrustedIssuers>(), services.GetService<TimeProvider>() ?? TimeProvider.System),
             failureStatus,
             tags));
     }

@@ -3,6 +3,7 @@ using GrpcJwtAuth;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
@@ -47,11 +48,11 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.TryAddSingleton(static sp => CompiledAuthOptions.Create(
             sp.GetRequiredService<IOptions<GrpcJwtAuthOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(static sp => new SigningKeyManager(
+        services.TryAddSingleton(static sp => TrustedIssuers.Create(
             sp.GetRequiredService<CompiledAuthOptions>(),
-            CreateRemoteSource(sp),
+            sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SigningKeyManager>>(),
+            sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<Metrics>()));
         services.TryAddSingleton<CallerFactory>();
         services.TryAddSingleton<JwtTokenValidator>();
@@ -81,18 +82,6 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         var builder = services.AddGrpcJwtAuth();
         services.Configure(configure);
         return builder;
-    }
-
-    private static IRemoteKeySource? CreateRemoteSource(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<CompiledAuthOptions>();
-        var httpClientFactory = services.GetRequiredService<IHttpClientFactory>();
-        return options.RemoteKind switch
-        {
-            RemoteKeySourceKind.Discovery => new DiscoveryKeySource(options.RemoteAddress!, options.RequireHttpsMetadata, httpClientFactory),
-            RemoteKeySourceKind.Jwks => new JwksKeySource(options.RemoteAddress!, options.RequireHttpsMetadata, httpClientFactory),
-            _ => null,
-        };
     }
 
     private sealed class GrpcJwtAuthMarker;

@@ -7,7 +7,8 @@ namespace GrpcJwtAuth;
 public sealed class GrpcJwtAuthStaticKey
 {
     /// <summary>
-    /// The <c>kid</c> tokens signed with this key carry. When empty, the key is tried for any token. Defaults to none.
+    /// The <c>kid</c> tokens signed with this key carry. When empty, the key is tried for any token of its issuer.
+    /// Defaults to none.
     /// </summary>
     public string? KeyId { get; set; }
 
@@ -25,4 +26,13 @@ public sealed class GrpcJwtAuthStaticKey
     /// setups where both sides share the secret. Defaults to none.
     /// </summary>
     public string? SymmetricSecret { get; set; }
+
+    /// <summary>
+    /// The issuer (<c>iss</c>) this key signs for: the key verifies tokens of that issuer only, never those of another
+    /// (RFC 8725 section 3.8). Required when a key endpoint (<see cref="GrpcJwtAuthOptions.Authority"/>,
+    /// <see cref="GrpcJwtAuthOptions.MetadataAddress"/> or <see cref="GrpcJwtAuthOptions.JwksUri"/>) is configured too,
+    /// and it must differ from that endpoint's issuer. Without a key endpoint it may be left empty: the key then signs
+    /// for <see cref="GrpcJwtAuthOptions.Issuers"/>. Defaults to none.
+    /// </summary>
+    public string? Issuer { get; set; }
 }

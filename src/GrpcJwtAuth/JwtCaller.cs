@@ -16,7 +16,8 @@ public sealed class JwtCaller
         string? tokenId,
         string[] roles,
         string[] scopes,
-        DateTimeOffset expiresAt)
+        DateTimeOffset expiresAt,
+        string issuerName)
     {
         Principal = new JwtCallerPrincipal(identity, this);
         Subject = subject;
@@ -26,6 +27,7 @@ public sealed class JwtCaller
         RoleArray = roles;
         ScopeArray = scopes;
         ExpiresAt = expiresAt;
+        IssuerName = issuerName;
     }
 
     /// <summary>
@@ -56,6 +58,9 @@ public sealed class JwtCaller
 
     /// <summary>When the token expires (its <c>exp</c> claim; clock skew not included).</summary>
     public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>The name of the trusted issuer whose keys validated the token (see <see cref="Configuration.IssuerDefinition.Name"/>).</summary>
+    internal string IssuerName { get; }
 
     internal string[] RoleArray { get; }
 

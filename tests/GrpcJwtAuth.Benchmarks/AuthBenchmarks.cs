@@ -7,6 +7,7 @@ using Grpc.Core;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
@@ -113,12 +114,12 @@ public class AuthBenchmarks
 
         var options = Options(cacheSize: 10_000, publicPem);
         var compiled = CompiledAuthOptions.Create(options, TimeProvider.System);
-        _keys = new SigningKeyManager(compiled, null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance, metrics);
-        _validator = new JwtTokenValidator(_keys, new CallerFactory(compiled));
+        _keys = new SigningKeyManager(compiled.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance, metrics);
+        _validator = new JwtTokenValidator(new TrustedIssuers([_keys], compiled.ValidateIssuer), new CallerFactory(compiled));
         _cache = new ValidatedTokenCache(compiled, TimeProvider.System);
         _policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         _cachedAuthenticator = new CallAuthenticator(
-            compiled, _policies, _validator, _cache, _keys, NullLogger<CallAuthenticator>.Instance, metrics, bursts);
+            compiled, _policies, _validator, _cache, NullLogger<CallAuthenticator>.Instance, metrics, bursts);
 
         _listenedServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var listenedFactory = _listenedServices.GetRequiredService<IMeterFactory>();
@@ -136,17 +137,16 @@ public class AuthBenchmarks
         _listener.SetMeasurementEventCallback<double>((_, _, _, _) => _measurements++);
         _listener.Start();
         _listenedAuthenticator = new CallAuthenticator(
-            compiled, _policies, _validator, new ValidatedTokenCache(compiled, TimeProvider.System), _keys,
+            compiled, _policies, _validator, new ValidatedTokenCache(compiled, TimeProvider.System),
             NullLogger<CallAuthenticator>.Instance, new Metrics(listenedFactory), bursts);
 
         var uncached = CompiledAuthOptions.Create(Options(cacheSize: 0, publicPem), TimeProvider.System);
-        var uncachedKeys = new SigningKeyManager(uncached, null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance);
+        var uncachedKeys = new SigningKeyManager(uncached.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance);
         _uncachedAuthenticator = new CallAuthenticator(
             uncached,
             new MethodPolicyProvider(uncached, NullLogger<MethodPolicyProvider>.Instance),
-            new JwtTokenValidator(uncachedKeys, new CallerFactory(uncached)),
+            new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), new CallerFactory(uncached)),
             new ValidatedTokenCache(uncached, TimeProvider.System),
-            uncachedKeys,
             NullLogger<CallAuthenticator>.Instance,
             metrics,
             bursts);
@@ -203,7 +203,7 @@ public class AuthBenchmarks
     public bool AuthenticateHitListened() => _listenedAuthenticator.AuthenticateAsync(_context).Result == AuthFailure.None;
 
     [Benchmark(Description = "ValidatedTokenCache.TryGet (hit)")]
-    public bool CacheHit() => _cache.TryGet(_header.AsSpan(7), _keys.Current.Version, out _);
+    public bool CacheHit() => _cache.TryGet(_header.AsSpan(7), out _);
 
     [Benchmark(Description = "BearerHeaderParser.TryGetToken")]
     public bool ParseHeader() => BearerHeaderParser.TryGetToken(new StringValues(_header), 16384, out _, out _, out _) == AuthFailure.None;

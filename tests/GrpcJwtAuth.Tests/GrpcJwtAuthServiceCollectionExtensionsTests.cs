@@ -1,4 +1,5 @@
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Testing;
@@ -141,17 +142,22 @@ public class GrpcJwtAuthServiceCollectionExtensionsTests
     {
         using var provider = Build(Configuration(), services => services.AddGrpcJwtAuth());
 
-        Assert.False(provider.GetRequiredService<SigningKeyManager>().HasRemoteSource);
+        var issuer = Assert.Single(provider.GetRequiredService<TrustedIssuers>().All);
+        Assert.False(issuer.HasRemoteSource);
     }
 
     [Theory]
     [InlineData("GrpcJwtAuth:JwksUri", "https://issuer.test/keys")]
     [InlineData("GrpcJwtAuth:Authority", "https://issuer.test")]
-    public void AddGrpcJwtAuth_KeyAddress_HasARemoteSource(string key, string address)
+    public void AddGrpcJwtAuth_KeyAddress_HasARemoteSourceAndTheStaticKeyAnIssuerOfItsOwn(string key, string address)
     {
-        using var provider = Build(Configuration((key, address)), services => services.AddGrpcJwtAuth());
+        using var provider = Build(
+            Configuration((key, address), ("GrpcJwtAuth:StaticKeys:0:Issuer", "https://services.test")),
+            services => services.AddGrpcJwtAuth());
 
-        Assert.True(provider.GetRequiredService<SigningKeyManager>().HasRemoteSource);
+        var issuers = provider.GetRequiredService<TrustedIssuers>().All;
+        Assert.Equal([true, false], issuers.Select(issuer => issuer.HasRemoteSource));
+        Assert.Equal([IssuerDefinition.DefaultName, "https://services.test"], issuers.Select(issuer => issuer.Issuer.Name));
     }
 
     [Fact]

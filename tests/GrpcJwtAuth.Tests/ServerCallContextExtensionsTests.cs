@@ -29,7 +29,7 @@ public class ServerCallContextExtensionsTests
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
         var factory = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), time));
-        var caller = factory.Create(new JsonWebToken(new TestTokenFactory(time).Create(TestSigningKey.Ec())));
+        var caller = factory.Create(new JsonWebToken(new TestTokenFactory(time).Create(TestSigningKey.Ec())), "test");
         var context = new TestServerCallContext("/a.B/C");
         context.HttpContext.User = caller.Principal;
 

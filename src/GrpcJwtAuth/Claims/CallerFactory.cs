@@ -13,7 +13,7 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
     private readonly string[] _roleClaimTypes = options.RoleClaimTypes;
     private readonly string[] _scopeClaimTypes = options.ScopeClaimTypes;
 
-    public JwtCaller Create(JsonWebToken token)
+    public JwtCaller Create(JsonWebToken token, string issuerName)
     {
         var claims = new List<Claim>();
         List<string>? roles = null;
@@ -55,7 +55,8 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
             NullIfEmpty(token.Id),
             roleArray,
             scopes?.ToArray() ?? [],
-            new DateTimeOffset(DateTime.SpecifyKind(token.ValidTo, DateTimeKind.Utc)));
+            new DateTimeOffset(DateTime.SpecifyKind(token.ValidTo, DateTimeKind.Utc)),
+            issuerName);
     }
 
     /// <summary>

@@ -5,19 +5,17 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace GrpcJwtAuth.Configuration;
 
-internal enum RemoteKeySourceKind
-{
-    None,
-    Discovery,
-    Jwks,
-}
-
 /// <summary>
-/// <see cref="GrpcJwtAuthOptions"/> compiled once at startup into what the request path reads: validation parameters
-/// (without keys), static keys, rules, claim types and limits. Immutable.
+/// <see cref="GrpcJwtAuthOptions"/> compiled once at startup into what the request path reads: the issuers (each with
+/// its own keys, accepted <c>iss</c> values and algorithms), rules, claim types and limits. Immutable.
 /// </summary>
 internal sealed class CompiledAuthOptions
 {
+    public const string DiscoverySuffix = "/.well-known/openid-configuration";
+
+    /// <summary>The largest discovery document or key set read from a key endpoint, by default: 512 KiB.</summary>
+    public const int DefaultMaxKeyDocumentBytes = 512 * 1024;
+
     public static readonly string[] DefaultAsymmetricAlgorithms =
     [
         SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
@@ -25,92 +23,31 @@ internal sealed class CompiledAuthOptions
         SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
     ];
 
-    public static readonly string[] SymmetricAlgorithms =
-    [
-        SecurityAlgorithms.HmacSha256, SecurityAlgorithms.HmacSha384, SecurityAlgorithms.HmacSha512,
-    ];
+    public static readonly string[] SymmetricAlgorithms = SigningKey.HmacAlgorithms;
 
     public static readonly string[] DefaultRoleClaimTypes = ["roles", "role"];
     public static readonly string[] DefaultScopeClaimTypes = ["scope", "scp"];
 
     private CompiledAuthOptions(GrpcJwtAuthOptions options, TimeProvider timeProvider)
     {
-        StaticKeys = options.StaticKeys
-            .Select((entry, index) => StaticKeyLoader.Load(entry, $"{GrpcJwtAuthOptions.SectionName}:StaticKeys:{index}"))
-            .ToArray();
-
-        var hasSymmetricKey = options.StaticKeys.Any(StaticKeyLoader.IsSymmetric);
-        ValidAlgorithms = options.ValidAlgorithms.Count > 0
-            ? options.ValidAlgorithms.Distinct(StringComparer.Ordinal).ToArray()
-            : hasSymmetricKey ? [.. DefaultAsymmetricAlgorithms, .. SymmetricAlgorithms] : DefaultAsymmetricAlgorithms;
-
-        if (!string.IsNullOrWhiteSpace(options.MetadataAddress))
-        {
-            RemoteKind = RemoteKeySourceKind.Discovery;
-            RemoteAddress = options.MetadataAddress;
-        }
-        else if (!string.IsNullOrWhiteSpace(options.Authority))
-        {
-            RemoteKind = RemoteKeySourceKind.Discovery;
-            RemoteAddress = DiscoveryAddress(options.Authority);
-        }
-        else if (!string.IsNullOrWhiteSpace(options.JwksUri))
-        {
-            RemoteKind = RemoteKeySourceKind.Jwks;
-            RemoteAddress = options.JwksUri;
-        }
-
-        RequireHttpsMetadata = options.RequireHttpsMetadata;
-        UseDiscoveredIssuer = options.ValidateIssuer && options.Issuers.Count == 0 && RemoteKind == RemoteKeySourceKind.Discovery;
         RoleClaimTypes = options.RoleClaimTypes.Count > 0 ? options.RoleClaimTypes.Distinct(StringComparer.Ordinal).ToArray() : DefaultRoleClaimTypes;
         ScopeClaimTypes = options.ScopeClaimTypes.Count > 0 ? options.ScopeClaimTypes.Distinct(StringComparer.Ordinal).ToArray() : DefaultScopeClaimTypes;
         Rules = RuleTable.Compile(options.Rules);
         ClockSkew = options.ClockSkew;
-        AutomaticRefreshInterval = options.JwksAutomaticRefreshInterval;
-        MinimumRefreshInterval = options.JwksMinimumRefreshInterval;
-        KeyFetchTimeout = options.KeyFetchTimeout;
-        KeyRefreshWaitTimeout = options.KeyRefreshWaitTimeout;
         MaxTokenLength = options.MaxTokenLength;
         EndStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
         AuthenticateUnknownMethods = options.AuthenticateUnknownMethods;
         TokenCacheSize = options.TokenCacheSize;
         TokenCacheMaxEntryLifetime = options.TokenCacheMaxEntryLifetime;
+        ValidateIssuer = options.ValidateIssuer;
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
-
-        BaseParameters = new TokenValidationParameters
-        {
-            ValidateIssuer = options.ValidateIssuer,
-            ValidIssuers = options.Issuers.ToArray(),
-            ValidateAudience = options.ValidateAudience,
-            ValidAudiences = options.Audiences.ToArray(),
-            ValidateLifetime = true,
-            RequireExpirationTime = true,
-            LifetimeValidator = Lifetime.Validate,
-            ClockSkew = options.ClockSkew,
-            RequireSignedTokens = true,
-            ValidAlgorithms = ValidAlgorithms,
-            ValidateIssuerSigningKey = false,
-            TryAllIssuerSigningKeys = true,
-            ValidateTokenReplay = false,
-            SaveSigninToken = false,
-            AuthenticationType = GrpcJwtAuthDefaults.AuthenticationType,
-        };
+        Issuers = CompileIssuers(options, Lifetime);
     }
 
-    public TokenValidationParameters BaseParameters { get; }
+    /// <summary>Every trust domain: the one the top-level settings describe, and one per issuer named by static keys.</summary>
+    public IReadOnlyList<IssuerDefinition> Issuers { get; }
 
-    public IReadOnlyList<SecurityKey> StaticKeys { get; }
-
-    public string[] ValidAlgorithms { get; }
-
-    public RemoteKeySourceKind RemoteKind { get; }
-
-    public string? RemoteAddress { get; }
-
-    public bool RequireHttpsMetadata { get; }
-
-    /// <summary>Accept the discovery document's <c>issuer</c> because no <c>Issuers</c> are configured.</summary>
-    public bool UseDiscoveredIssuer { get; }
+    public bool ValidateIssuer { get; }
 
     public string[] RoleClaimTypes { get; }
 
@@ -119,14 +56,6 @@ internal sealed class CompiledAuthOptions
     public RuleTable Rules { get; }
 
     public TimeSpan ClockSkew { get; }
-
-    public TimeSpan AutomaticRefreshInterval { get; }
-
-    public TimeSpan MinimumRefreshInterval { get; }
-
-    public TimeSpan KeyFetchTimeout { get; }
-
-    public TimeSpan KeyRefreshWaitTimeout { get; }
 
     public int MaxTokenLength { get; }
 
@@ -142,19 +71,139 @@ internal sealed class CompiledAuthOptions
 
     public static CompiledAuthOptions Create(GrpcJwtAuthOptions options, TimeProvider timeProvider) => new(options, timeProvider);
 
-    public static string DiscoveryAddress(string authority) =>
-        authority.TrimEnd('/') + "/.well-known/openid-configuration";
+    public static string DiscoveryAddress(string authority) => authority.TrimEnd('/') + DiscoverySuffix;
 
-    /// <summary>The validation parameters for one key set; built when keys change, never per call.</summary>
-    public TokenValidationParameters ParametersFor(IReadOnlyList<SecurityKey> keys, string? discoveredIssuer)
+    /// <summary>The key endpoint the top-level settings name, if any: discovery wins over a bare JWKS address.</summary>
+    public static (RemoteKeySourceKind Kind, string? Address, string? ExpectedIssuer) RemoteSource(GrpcJwtAuthOptions options)
     {
-        var parameters = BaseParameters.Clone();
-        parameters.IssuerSigningKeys = keys;
-        if (UseDiscoveredIssuer)
+        if (!string.IsNullOrWhiteSpace(options.MetadataAddress))
         {
-            parameters.ValidIssuers = discoveredIssuer is null ? [] : [discoveredIssuer];
+            var address = options.MetadataAddress;
+            var expected = address.EndsWith(DiscoverySuffix, StringComparison.Ordinal) ? address[..^DiscoverySuffix.Length] : null;
+            return (RemoteKeySourceKind.Discovery, address, string.IsNullOrEmpty(expected) ? null : expected);
         }
 
-        return parameters;
+        if (!string.IsNullOrWhiteSpace(options.Authority))
+        {
+            return (RemoteKeySourceKind.Discovery, DiscoveryAddress(options.Authority), options.Authority);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.JwksUri))
+        {
+            return (RemoteKeySourceKind.Jwks, options.JwksUri, null);
+        }
+
+        return (RemoteKeySourceKind.None, null, null);
     }
+
+    /// <summary>
+    /// Whether a static key belongs to the issuer the top-level settings describe: it names no issuer, or (without a
+    /// key endpoint, whose issuer gets its keys from the endpoint only) one of the top-level <c>Issuers</c>.
+    /// </summary>
+    public static bool BelongsToDefaultIssuer(GrpcJwtAuthStaticKey key, GrpcJwtAuthOptions options, bool hasRemoteSource) =>
+        string.IsNullOrEmpty(key.Issuer)
+        || (!hasRemoteSource && options.Issuers.Contains(key.Issuer, StringComparer.Ordinal));
+
+    private static IssuerDefinition[] CompileIssuers(GrpcJwtAuthOptions options, LifetimeCheck lifetime)
+    {
+        var (remoteKind, remoteAddress, expectedIssuer) = RemoteSource(options);
+        var hasRemote = remoteKind != RemoteKeySourceKind.None;
+        var timing = new Timing(
+            options.JwksAutomaticRefreshInterval,
+            options.JwksMinimumRefreshInterval,
+            options.KeyFetchTimeout,
+            options.KeyRefreshWaitTimeout,
+            options.RequireHttpsMetadata,
+            DefaultMaxKeyDocumentBytes);
+        string[]? configuredAlgorithms = options.ValidAlgorithms.Count > 0 ? options.ValidAlgorithms.Distinct(StringComparer.Ordinal).ToArray() : null;
+        var baseParameters = new TokenValidationParameters
+        {
+            ValidateIssuer = options.ValidateIssuer,
+            ValidateAudience = options.ValidateAudience,
+            ValidAudiences = options.Audiences.ToArray(),
+            IgnoreTrailingSlashWhenValidatingAudience = false,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            LifetimeValidator = lifetime.Validate,
+            ClockSkew = options.ClockSkew,
+            RequireSignedTokens = true,
+            ValidateIssuerSigningKey = false,
+            TryAllIssuerSigningKeys = false,
+            ValidateTokenReplay = false,
+            SaveSigninToken = false,
+            AuthenticationType = GrpcJwtAuthDefaults.AuthenticationType,
+        };
+
+        var defaultKeys = new List<SigningKey>();
+        var ownIssuers = new Dictionary<string, List<SigningKey>>(StringComparer.Ordinal);
+        for (var i = 0; i < options.StaticKeys.Count; i++)
+        {
+            var entry = options.StaticKeys[i];
+            var key = SigningKey.Of(StaticKeyLoader.Load(entry, $"{GrpcJwtAuthOptions.SectionName}:StaticKeys:{i}"));
+            if (BelongsToDefaultIssuer(entry, options, hasRemote))
+            {
+                defaultKeys.Add(key);
+            }
+            else
+            {
+                if (!ownIssuers.TryGetValue(entry.Issuer!, out var keys))
+                {
+                    ownIssuers[entry.Issuer!] = keys = [];
+                }
+
+                keys.Add(key);
+            }
+        }
+
+        var issuers = new List<IssuerDefinition>();
+        if (hasRemote || defaultKeys.Count > 0)
+        {
+            // A key endpoint serves asymmetric keys only (a JWKS secret would be public); static keys bring their own.
+            var natural = hasRemote ? DefaultAsymmetricAlgorithms : defaultKeys.SelectMany(key => key.Algorithms).Distinct(StringComparer.Ordinal).ToArray();
+            issuers.Add(new IssuerDefinition(
+                IssuerDefinition.DefaultName,
+                options.Issuers.Distinct(StringComparer.Ordinal).ToArray(),
+                options.ValidateIssuer,
+                remoteKind,
+                remoteAddress,
+                expectedIssuer,
+                defaultKeys,
+                Allowed(configuredAlgorithms, natural),
+                timing,
+                baseParameters));
+        }
+
+        foreach (var (issuer, keys) in ownIssuers)
+        {
+            issuers.Add(new IssuerDefinition(
+                issuer,
+                [issuer],
+                options.ValidateIssuer,
+                RemoteKeySourceKind.None,
+                remoteAddress: null,
+                expectedDiscoveryIssuer: null,
+                keys,
+                Allowed(configuredAlgorithms, keys.SelectMany(key => key.Algorithms).Distinct(StringComparer.Ordinal).ToArray()),
+                timing,
+                baseParameters));
+        }
+
+        return [.. issuers];
+    }
+
+    /// <summary>The configured algorithms (or every supported one) that the issuer's keys can verify, in that order.</summary>
+    private static string[] Allowed(string[]? configured, string[] natural)
+    {
+        var candidates = configured ?? [.. DefaultAsymmetricAlgorithms, .. SymmetricAlgorithms];
+        return candidates.Where(algorithm => Array.IndexOf(natural, algorithm) >= 0).ToArray();
+    }
+
+    /// <summary>Key-fetching settings every issuer shares.</summary>
+    internal readonly record struct Timing(
+        TimeSpan AutomaticRefreshInterval,
+        TimeSpan MinimumRefreshInterval,
+        TimeSpan KeyFetchTimeout,
+        TimeSpan KeyRefreshWaitTimeout,
+        bool RequireHttpsMetadata,
+        int MaxKeyDocumentBytes);
 }

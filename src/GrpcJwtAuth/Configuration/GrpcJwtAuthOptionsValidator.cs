@@ -54,11 +54,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             }
         }
 
-        if (options.ValidateIssuer && options.Issuers.Count == 0 && !hasDiscovery)
-        {
-            errors.Add($"{S}:Issuers is empty; set it, use {S}:Authority (whose discovery document names the issuer), or set {S}:ValidateIssuer=false.");
-        }
-
+        ValidateIssuers(options, errors);
         CheckEntries(options.Issuers, "Issuers", errors);
 
         if (options.ValidateAudience && options.Audiences.Count == 0)
@@ -67,6 +63,85 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
         }
 
         CheckEntries(options.Audiences, "Audiences", errors);
+    }
+
+    /// <summary>
+    /// Every key must belong to exactly one issuer: a key endpoint's keys to the issuer it serves, a static key to the
+    /// issuer it names (or, without a key endpoint, to the top-level <c>Issuers</c>).
+    /// </summary>
+    private static void ValidateIssuers(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        var (remoteKind, _, expectedIssuer) = CompiledAuthOptions.RemoteSource(options);
+        var hasRemote = remoteKind != RemoteKeySourceKind.None;
+        var remoteSetting = !string.IsNullOrWhiteSpace(options.MetadataAddress) ? "MetadataAddress"
+            : !string.IsNullOrWhiteSpace(options.Authority) ? "Authority"
+            : "JwksUri";
+
+        var defaultHasKeys = hasRemote;
+        var ownIssuers = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.StaticKeys.Count; i++)
+        {
+            var key = options.StaticKeys[i];
+            if (key is null)
+            {
+                continue;
+            }
+
+            var setting = $"{S}:StaticKeys:{i}:Issuer";
+            if (key.Issuer is not null && string.IsNullOrWhiteSpace(key.Issuer) && !hasRemote)
+            {
+                errors.Add($"{setting} is blank; remove it (the key then signs for {S}:Issuers) or set the iss this key signs for.");
+            }
+            else if (hasRemote && string.IsNullOrWhiteSpace(key.Issuer))
+            {
+                errors.Add(
+                    $"{setting} is empty; a static key next to {S}:{remoteSetting} must name the issuer (iss) it signs for, " +
+                    "so that it can never sign tokens for the identity provider. Set it to the iss of the tokens this key signs.");
+            }
+            else if (hasRemote
+                && (options.Issuers.Contains(key.Issuer!, StringComparer.Ordinal)
+                    || (expectedIssuer is not null && IssuerDefinition.SameIgnoringTrailingSlash(expectedIssuer, key.Issuer!))))
+            {
+                errors.Add(
+                    $"{setting} '{key.Issuer}' is the issuer of {S}:{remoteSetting}, whose keys come from that endpoint only; " +
+                    "a static key must sign for an issuer of its own.");
+            }
+            else if (CompiledAuthOptions.BelongsToDefaultIssuer(key, options, hasRemote))
+            {
+                defaultHasKeys = true;
+            }
+            else
+            {
+                ownIssuers.Add(key.Issuer!);
+            }
+        }
+
+        if (!options.ValidateIssuer)
+        {
+            if (ownIssuers.Count + (defaultHasKeys ? 1 : 0) > 1)
+            {
+                errors.Add(
+                    $"{S}:ValidateIssuer is false, but keys belong to more than one issuer; a token's iss decides which keys may " +
+                    $"verify it, so it must be validated. Set {S}:ValidateIssuer=true.");
+            }
+        }
+        else if (defaultHasKeys && options.Issuers.Count == 0 && remoteKind != RemoteKeySourceKind.Discovery)
+        {
+            errors.Add($"{S}:Issuers is empty; set it, use {S}:Authority (whose discovery document names the issuer), or set {S}:ValidateIssuer=false.");
+        }
+        else if (!defaultHasKeys && options.Issuers.Count > 0 && ownIssuers.Count > 0)
+        {
+            errors.Add(
+                $"{S}:Issuers lists issuers no key signs for: every static key names its own issuer. Remove {S}:Issuers, or " +
+                "add the keys of those issuers (static keys without Issuer, or a key endpoint).");
+        }
+
+        if (options.ValidateIssuer && remoteKind == RemoteKeySourceKind.Discovery && expectedIssuer is null && options.Issuers.Count == 0)
+        {
+            errors.Add(
+                $"{S}:MetadataAddress does not end with {CompiledAuthOptions.DiscoverySuffix}, so the issuer its document must " +
+                $"name cannot be derived from it; set {S}:Issuers to that issuer.");
+        }
     }
 
     private static void CheckAddress(string? value, string key, bool requireHttps, List<string> errors)

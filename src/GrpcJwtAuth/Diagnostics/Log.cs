@@ -54,19 +54,19 @@ internal static partial class Log
     // 2xx: keys
 
     [LoggerMessage(EventId = 200, EventName = "KeysRefreshed", Level = LogLevel.Information,
-        Message = "Loaded {KeyCount} signing key(s) from {Address} ({Trigger}).")]
-    public static partial void KeysRefreshed(ILogger logger, int keyCount, string address, RefreshTrigger trigger);
+        Message = "Loaded {KeyCount} signing key(s) of issuer {IssuerName} from {Address} ({Trigger}).")]
+    public static partial void KeysRefreshed(ILogger logger, int keyCount, string issuerName, string address, RefreshTrigger trigger);
 
     [LoggerMessage(EventId = 201, EventName = "KeyRefreshFailedUsingLastKnownGood", Level = LogLevel.Warning,
-        Message = "Refreshing signing keys from {Address} failed ({Trigger}); still validating with the {KeyCount} " +
-                  "last known good key(s) loaded at {RefreshedAt:O}.")]
+        Message = "Refreshing the signing keys of issuer {IssuerName} from {Address} failed ({Trigger}); still validating " +
+                  "with the {KeyCount} last known good key(s) loaded at {RefreshedAt:O}.")]
     public static partial void KeyRefreshFailedUsingLastKnownGood(
-        ILogger logger, string address, RefreshTrigger trigger, int keyCount, DateTimeOffset? refreshedAt, Exception exception);
+        ILogger logger, string issuerName, string address, RefreshTrigger trigger, int keyCount, DateTimeOffset? refreshedAt, Exception exception);
 
     [LoggerMessage(EventId = 202, EventName = "KeyRefreshFailedNoKeys", Level = LogLevel.Error,
-        Message = "Fetching signing keys from {Address} failed ({Trigger}) and no keys are held: calls needing a token " +
-                  "are rejected with Unavailable until the key source answers. Retrying in the background.")]
-    public static partial void KeyRefreshFailedNoKeys(ILogger logger, string address, RefreshTrigger trigger, Exception exception);
+        Message = "Fetching the signing keys of issuer {IssuerName} from {Address} failed ({Trigger}) and none are held: " +
+                  "its tokens are rejected with Unavailable until the key source answers. Retrying in the background.")]
+    public static partial void KeyRefreshFailedNoKeys(ILogger logger, string issuerName, string address, RefreshTrigger trigger, Exception exception);
 
     [LoggerMessage(EventId = 203, EventName = "UnknownKeyRefreshSuppressed", Level = LogLevel.Debug,
         Message = "A token named an unknown kid, but keys were refreshed for that reason less than the minimum refresh interval ago.")]

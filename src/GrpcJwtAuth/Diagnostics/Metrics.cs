@@ -28,6 +28,8 @@ internal sealed class Metrics
     public const string MethodTag = "grpc.method";
     public const string ResultTag = "result";
     public const string TriggerTag = "trigger";
+    public const string IssuerTag = "issuer";
+    public const string ErrorTypeTag = "error.type";
 
     /// <summary>The reason of a call to a method that allows anonymous callers (its token, if any, is not read).</summary>
     public const string AnonymousReason = "anonymous";
@@ -115,7 +117,8 @@ internal sealed class Metrics
         }
     }
 
-    public void KeyRefresh(RefreshTrigger trigger, bool succeeded, TimeSpan duration)
+    /// <summary>A fetch of an issuer's keys ended; <paramref name="errorType"/> is the exception's type name when it failed.</summary>
+    public void KeyRefresh(string issuer, RefreshTrigger trigger, bool succeeded, string? errorType, TimeSpan duration)
     {
         if (!_keyRefreshes.Enabled && !_keyRefreshDuration.Enabled)
         {
@@ -124,28 +127,41 @@ internal sealed class Metrics
 
         var tags = new TagList
         {
+            { IssuerTag, issuer },
             { TriggerTag, TriggerName(trigger) },
             { OutcomeTag, succeeded ? "success" : "failure" },
         };
+        if (errorType is not null)
+        {
+            tags.Add(ErrorTypeTag, errorType);
+        }
+
         _keyRefreshes.Add(1, tags);
         _keyRefreshDuration.Record(duration.TotalSeconds, tags);
     }
 
     /// <summary>
-    /// Publishes the key gauges of <paramref name="keys"/>: how many keys it holds, and how old its fetched key set is
-    /// (nothing while no set was fetched, as with static keys only). Read when a listener collects, not per call.
+    /// Publishes the key gauges of every issuer, tagged with its name: how many keys it holds, and how old its fetched
+    /// key set is (nothing while no set was fetched, as with static keys only). Read when a listener collects, not per
+    /// call. Call once.
     /// </summary>
-    public void ObserveKeys(SigningKeyManager keys, TimeProvider timeProvider)
+    public void ObserveKeys(IReadOnlyList<SigningKeyManager> issuers, TimeProvider timeProvider)
     {
         _meter.CreateObservableGauge(
-            KeysHeldName, () => (long)keys.Current.Keys.Count, "{key}", "Signing keys held, static and fetched.");
+            KeysHeldName,
+            () => issuers.Select(keys => new Measurement<long>(
+                keys.Current.Keys.Count, new KeyValuePair<string, object?>(IssuerTag, keys.Issuer.Name))),
+            "{key}",
+            "Signing keys held, static and fetched, by issuer.");
         _meter.CreateObservableGauge(
             KeySetAgeName,
-            () => keys.Current.RefreshedAt is { } refreshedAt
-                ? [new Measurement<double>((timeProvider.GetUtcNow() - refreshedAt).TotalSeconds)]
-                : Array.Empty<Measurement<double>>(),
+            () => issuers
+                .Where(keys => keys.Current.RefreshedAt is not null)
+                .Select(keys => new Measurement<double>(
+                    (timeProvider.GetUtcNow() - keys.Current.RefreshedAt!.Value).TotalSeconds,
+                    new KeyValuePair<string, object?>(IssuerTag, keys.Issuer.Name))),
             "s",
-            "Time since the signing keys in use were fetched from the key source.");
+            "Time since the signing keys in use were fetched from the key source, by issuer.");
     }
 
     public static string Outcome(AuthFailure failure) => AuthFailures.Get(failure).Code switch

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -13,24 +14,50 @@ namespace GrpcJwtAuth.Diagnostics;
 /// are held.</item>
 /// <item>Healthy otherwise: the last fetch succeeded, or there is no key source (static keys only).</item>
 /// </list>
-/// Reads what <see cref="SigningKeyManager"/> already holds; never fetches. Data: key count and fetch times, never a
-/// key, an address or an exception message.
+/// With several issuers each is judged so, and the check reports the worst of them, except that issuers without keys
+/// while others have some make it Degraded, not failed: the others' callers still get through. Reads what each
+/// <see cref="SigningKeyManager"/> already holds; never fetches. Data: key count and fetch times (prefixed with the
+/// issuer's name when there are several), never a key, an address or an exception message.
 /// </summary>
-/// <param name="keys">GrpcJwtAuth's key manager; <see langword="null"/> when <c>AddGrpcJwtAuth()</c> was not called.</param>
+/// <param name="issuers">GrpcJwtAuth's issuers; <see langword="null"/> when <c>AddGrpcJwtAuth()</c> was not called.</param>
 /// <param name="timeProvider">The clock, for the age of the key set.</param>
-internal sealed class SigningKeysHealthCheck(SigningKeyManager? keys, TimeProvider timeProvider) : IHealthCheck
+internal sealed class SigningKeysHealthCheck(TrustedIssuers? issuers, TimeProvider timeProvider) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(Check(context.Registration?.FailureStatus ?? HealthStatus.Unhealthy));
 
     internal HealthCheckResult Check(HealthStatus failureStatus)
     {
-        if (keys is null)
+        if (issuers is null || issuers.All.Count == 0)
         {
             return new HealthCheckResult(
                 failureStatus, "GrpcJwtAuth is not registered: call services.AddGrpcJwtAuth() as well as AddGrpcJwtAuthKeys().");
         }
 
+        if (issuers.All.Count == 1)
+        {
+            return Check(issuers.All[0], failureStatus);
+        }
+
+        var results = issuers.All.Select(keys => (Name: keys.Issuer.Name, Result: Check(keys, failureStatus), Empty: keys.Current.IsEmpty)).ToList();
+        var status = results.All(r => r.Empty)
+            ? failureStatus
+            : results.Any(r => r.Empty || r.Result.Status != HealthStatus.Healthy) ? HealthStatus.Degraded : HealthStatus.Healthy;
+        var data = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (name, result, _) in results)
+        {
+            foreach (var (key, value) in result.Data)
+            {
+                data[$"{name}.{key}"] = value;
+            }
+        }
+
+        return new HealthCheckResult(
+            status, string.Join(" ", results.Select(r => $"Issuer {r.Name}: {r.Result.Description}")), data: data);
+    }
+
+    private HealthCheckResult Check(SigningKeyManager keys, HealthStatus failureStatus)
+    {
         var current = keys.Current;
         var last = keys.LastRefresh;
         var data = Data(current, keys.HasRemoteSource, last);

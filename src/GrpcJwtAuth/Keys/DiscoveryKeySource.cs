@@ -23,7 +23,7 @@ internal sealed class DiscoveryKeySource(string metadataAddress, bool requireHtt
             .GetAsync(metadataAddress, retriever, cancellationToken)
             .ConfigureAwait(false);
 
-        var keys = configuration.SigningKeys.ToArray();
+        var keys = configuration.SigningKeys.Select(SigningKey.Of).ToArray();
         if (keys.Length == 0)
         {
             throw new KeySourceException("The key set named by the discovery document holds no usable signing key.");

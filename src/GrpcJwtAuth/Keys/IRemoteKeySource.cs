@@ -1,5 +1,3 @@
-using Microsoft.IdentityModel.Tokens;
-
 namespace GrpcJwtAuth.Keys;
 
 /// <summary>Where keys come from over the network: an OpenID Connect discovery document or a JWKS address.</summary>
@@ -13,7 +11,7 @@ internal interface IRemoteKeySource
 }
 
 /// <summary>Keys from one fetch, and the issuer the discovery document names (if any).</summary>
-internal sealed record RemoteKeys(IReadOnlyList<SecurityKey> Keys, string? Issuer);
+internal sealed record RemoteKeys(IReadOnlyList<SigningKey> Keys, string? Issuer);
 
 /// <summary>The key source returned a document, but nothing in it can be used.</summary>
 internal sealed class KeySourceException(string message, Exception? inner = null) : Exception(message, inner);

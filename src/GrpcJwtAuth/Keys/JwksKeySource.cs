@@ -28,7 +28,7 @@ internal sealed class JwksKeySource(string jwksUri, bool requireHttps, IHttpClie
             throw new KeySourceException("The key set is not a valid JSON Web Key Set.", ex);
         }
 
-        var keys = set.GetSigningKeys().ToArray();
+        var keys = set.GetSigningKeys().Select(SigningKey.Of).ToArray();
         if (keys.Length == 0)
         {
             throw new KeySourceException("The key set holds no usable signing key.");

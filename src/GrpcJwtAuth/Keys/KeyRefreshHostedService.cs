@@ -1,9 +1,10 @@
+using GrpcJwtAuth.Issuers;
 using Microsoft.Extensions.Hosting;
 
 namespace GrpcJwtAuth.Keys;
 
-/// <summary>Starts the first key fetch when the host starts, without holding up startup.</summary>
-internal sealed class KeyRefreshHostedService(SigningKeyManager keys) : IHostedService
+/// <summary>Starts every issuer's first key fetch when the host starts, without holding up startup.</summary>
+internal sealed class KeyRefreshHostedService(TrustedIssuers keys) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

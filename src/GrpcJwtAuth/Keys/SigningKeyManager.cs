@@ -1,7 +1,6 @@
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.Tokens;
 
 namespace GrpcJwtAuth.Keys;
 
@@ -17,9 +16,9 @@ internal sealed record KeyRefreshStatus(
     RefreshTrigger Trigger, bool Succeeded, DateTimeOffset FinishedAt, int ConsecutiveFailures, string? ErrorType);
 
 /// <summary>
-/// Holds the current <see cref="SigningKeySet"/> and refreshes it: at startup, on a timer, and when a token names a
-/// <c>kid</c> not in the set. At most one fetch runs at a time and every caller that needs it shares it; refreshes
-/// caused by unknown <c>kid</c>s start at most once per <see cref="CompiledAuthOptions.MinimumRefreshInterval"/>.
+/// Holds one issuer's current <see cref="SigningKeySet"/> and refreshes it: at startup, on a timer, and when a token
+/// names a <c>kid</c> not in the set. At most one fetch runs at a time and every caller that needs it shares it;
+/// refreshes caused by unknown <c>kid</c>s start at most once per <see cref="IssuerDefinition.MinimumRefreshInterval"/>.
 /// A failed fetch keeps the last keys that worked. The request path reads <see cref="Current"/> without locking.
 /// Each fetch is counted and timed (<see cref="Metrics"/>), and its outcome kept in <see cref="LastRefresh"/> for the
 /// health check.
@@ -28,7 +27,7 @@ internal sealed class SigningKeyManager : IDisposable
 {
     private static readonly TimeSpan FirstRetryWithoutKeys = TimeSpan.FromSeconds(1);
 
-    private readonly CompiledAuthOptions _options;
+    private readonly IssuerDefinition _issuer;
     private readonly IRemoteKeySource? _source;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -46,20 +45,22 @@ internal sealed class SigningKeyManager : IDisposable
     private bool _disposed;
 
     public SigningKeyManager(
-        CompiledAuthOptions options,
+        IssuerDefinition issuer,
         IRemoteKeySource? source,
         TimeProvider timeProvider,
         ILogger<SigningKeyManager> logger,
         Metrics? metrics = null)
     {
-        _options = options;
+        _issuer = issuer;
         _source = source;
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
         _current = Build(version: 0, remote: null, refreshedAt: null);
-        metrics?.ObserveKeys(this, timeProvider);
     }
+
+    /// <summary>The issuer whose keys these are.</summary>
+    public IssuerDefinition Issuer => _issuer;
 
     /// <summary>The keys in use now.</summary>
     public SigningKeySet Current => _current;
@@ -113,7 +114,7 @@ internal sealed class SigningKeyManager : IDisposable
     /// <summary>
     /// For a token whose <c>kid</c> is not in <paramref name="seen"/>: returns a newer set if one exists, else joins
     /// or starts a refresh (at most one start per minimum interval) and waits for it, bounded by
-    /// <see cref="CompiledAuthOptions.KeyRefreshWaitTimeout"/>. Returns the current set when no refresh may run.
+    /// <see cref="IssuerDefinition.KeyRefreshWaitTimeout"/>. Returns the current set when no refresh may run.
     /// </summary>
     public async ValueTask<SigningKeySet> RefreshForUnknownKeyAsync(SigningKeySet seen, CancellationToken cancellationToken)
     {
@@ -134,7 +135,7 @@ internal sealed class SigningKeyManager : IDisposable
             {
                 var now = _timeProvider.GetTimestamp();
                 if (_unknownKeyRefreshStarted
-                    && _timeProvider.GetElapsedTime(_lastUnknownKeyRefresh, now) < _options.MinimumRefreshInterval)
+                    && _timeProvider.GetElapsedTime(_lastUnknownKeyRefresh, now) < _issuer.MinimumRefreshInterval)
                 {
                     Log.UnknownKeyRefreshSuppressed(_logger);
                     return current;
@@ -148,11 +149,11 @@ internal sealed class SigningKeyManager : IDisposable
 
         try
         {
-            return await refresh.WaitAsync(_options.KeyRefreshWaitTimeout, _timeProvider, cancellationToken).ConfigureAwait(false);
+            return await refresh.WaitAsync(_issuer.KeyRefreshWaitTimeout, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            Log.KeyRefreshWaitTimedOut(_logger, _options.KeyRefreshWaitTimeout);
+            Log.KeyRefreshWaitTimedOut(_logger, _issuer.KeyRefreshWaitTimeout);
             return _current;
         }
     }
@@ -169,7 +170,7 @@ internal sealed class SigningKeyManager : IDisposable
         string? errorType = null;
         try
         {
-            using var timeout = new CancellationTokenSource(_options.KeyFetchTimeout, _timeProvider);
+            using var timeout = new CancellationTokenSource(_issuer.KeyFetchTimeout, _timeProvider);
             RemoteKeys remote;
             try
             {
@@ -178,13 +179,13 @@ internal sealed class SigningKeyManager : IDisposable
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
             {
-                throw new TimeoutException($"Fetching keys took longer than {_options.KeyFetchTimeout}.", ex);
+                throw new TimeoutException($"Fetching keys took longer than {_issuer.KeyFetchTimeout}.", ex);
             }
 
             result = Build(previous.Version + 1, remote, _timeProvider.GetUtcNow());
             _current = result;
             succeeded = true;
-            Log.KeysRefreshed(_logger, result.Keys.Count, source.Address, trigger);
+            Log.KeysRefreshed(_logger, result.Keys.Count, _issuer.Name, source.Address, trigger);
         }
         catch (Exception ex)
         {
@@ -193,16 +194,16 @@ internal sealed class SigningKeyManager : IDisposable
             errorType = ex.GetType().Name;
             if (previous.IsEmpty)
             {
-                Log.KeyRefreshFailedNoKeys(_logger, source.Address, trigger, ex);
+                Log.KeyRefreshFailedNoKeys(_logger, _issuer.Name, source.Address, trigger, ex);
             }
             else
             {
                 Log.KeyRefreshFailedUsingLastKnownGood(
-                    _logger, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, ex);
+                    _logger, _issuer.Name, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, ex);
             }
         }
 
-        _metrics?.KeyRefresh(trigger, succeeded, _timeProvider.GetElapsedTime(started));
+        _metrics?.KeyRefresh(_issuer.Name, trigger, succeeded, errorType, _timeProvider.GetElapsedTime(started));
 
         lock (_gate)
         {
@@ -220,29 +221,29 @@ internal sealed class SigningKeyManager : IDisposable
         if (succeeded)
         {
             // Up to 5% earlier, so that a fleet started together does not refresh together.
-            var jitter = _options.AutomaticRefreshInterval * (Random.Shared.NextDouble() * 0.05);
-            return _options.AutomaticRefreshInterval - jitter;
+            var jitter = _issuer.AutomaticRefreshInterval * (Random.Shared.NextDouble() * 0.05);
+            return _issuer.AutomaticRefreshInterval - jitter;
         }
 
         if (!noKeys)
         {
-            return _options.MinimumRefreshInterval;
+            return _issuer.MinimumRefreshInterval;
         }
 
         // Without any key every call fails: retry soon, backing off to the minimum interval.
         var exponent = Math.Min(_consecutiveFailures - 1, 16);
         var delay = FirstRetryWithoutKeys * Math.Pow(2, exponent);
-        return delay < _options.MinimumRefreshInterval ? delay : _options.MinimumRefreshInterval;
+        return delay < _issuer.MinimumRefreshInterval ? delay : _issuer.MinimumRefreshInterval;
     }
 
     private void OnTimer() => _ = RefreshAsync(RefreshTrigger.Scheduled);
 
     private SigningKeySet Build(long version, RemoteKeys? remote, DateTimeOffset? refreshedAt)
     {
-        IReadOnlyList<SecurityKey> keys = remote is null
-            ? _options.StaticKeys
-            : [.. _options.StaticKeys, .. remote.Keys];
-        return new SigningKeySet(version, keys, _options.ParametersFor(keys, remote?.Issuer), refreshedAt);
+        IReadOnlyList<SigningKey> keys = remote is null
+            ? _issuer.StaticKeys
+            : [.. _issuer.StaticKeys, .. remote.Keys];
+        return new SigningKeySet(version, keys, _issuer, remote?.Issuer, refreshedAt);
     }
 
     public void Dispose()

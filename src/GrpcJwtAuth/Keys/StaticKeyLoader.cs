@@ -116,6 +116,13 @@ internal static class StaticKeyLoader
         {
             var ecdsa = ECDsa.Create();
             ecdsa.ImportSubjectPublicKeyInfo(bytes, out _);
+            if (SigningKey.CurveAlgorithms(ecdsa).Length == 0)
+            {
+                ecdsa.Dispose();
+                throw new InvalidOperationException(
+                    $"{settingName} is an EC key on a curve JWS does not use; use P-256, P-384 or P-521 (ES256, ES384, ES512).");
+            }
+
             return new ECDsaSecurityKey(ecdsa);
         }
 
@@ -149,6 +156,13 @@ internal static class StaticKeyLoader
             }
         }
 
-        return new X509SecurityKey(certificate);
+        var key = new X509SecurityKey(certificate);
+        if (SigningKey.AlgorithmsOf(key).Length == 0)
+        {
+            throw new InvalidOperationException(
+                $"{settingName} is a certificate whose key no JWS algorithm accepted here can use; use an RSA key, or an EC key on P-256, P-384 or P-521.");
+        }
+
+        return key;
     }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Grpc.Core;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
-using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Tokens;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +22,6 @@ internal sealed class CallAuthenticator(
     MethodPolicyProvider policies,
     JwtTokenValidator validator,
     ValidatedTokenCache cache,
-    SigningKeyManager keys,
     ILogger<CallAuthenticator> logger,
     Metrics? metrics = null,
     RejectionBursts? bursts = null)
@@ -59,7 +57,7 @@ internal sealed class CallAuthenticator(
             return ValueTask.FromResult(Reject(httpContext, policy, failure, token: null, keyId: null));
         }
 
-        var hit = cache.TryGet(header.AsSpan(start, length), keys.Current.Version, out var cached);
+        var hit = cache.TryGet(header.AsSpan(start, length), out var cached);
         if (cache.Enabled)
         {
             metrics?.CacheLookup(hit);
@@ -99,7 +97,7 @@ internal sealed class CallAuthenticator(
         }
 
         var caller = check.Caller!;
-        cache.Add(token.Span, caller, check.KeySetVersion);
+        cache.Add(token.Span, caller, check.Issuer!, check.KeySet!);
         return Authorize(httpContext, policy, caller);
     }
 

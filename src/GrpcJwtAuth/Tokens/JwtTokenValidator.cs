@@ -1,4 +1,5 @@
 using GrpcJwtAuth.Claims;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Server;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -6,18 +7,23 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace GrpcJwtAuth.Tokens;
 
-/// <summary>The outcome of validating one token: a caller, or a failure (and the token's <c>kid</c> when readable).</summary>
-internal readonly record struct TokenCheck(AuthFailure Failure, JwtCaller? Caller, string? KeyId, long KeySetVersion = -1)
+/// <summary>
+/// The outcome of validating one token: a caller, or a failure (and the token's <c>kid</c> when readable). On success,
+/// also the issuer and the key set it was validated against, which a cached result stays tied to.
+/// </summary>
+internal readonly record struct TokenCheck(
+    AuthFailure Failure, JwtCaller? Caller, string? KeyId, SigningKeyManager? Issuer = null, SigningKeySet? KeySet = null)
 {
     public static TokenCheck Fail(AuthFailure failure, string? keyId = null) => new(failure, null, keyId);
 }
 
 /// <summary>
-/// Validates tokens with IdentityModel's <see cref="JsonWebTokenHandler"/> against the current
-/// <see cref="SigningKeySet"/>. A token whose <c>kid</c> is not in the set waits (bounded) for a shared refresh,
-/// so a newly published key is accepted on its first call.
+/// Validates tokens with IdentityModel's <see cref="JsonWebTokenHandler"/>. The token's <c>iss</c>, read before any
+/// key work, picks exactly one trusted issuer (<see cref="TrustedIssuers"/>); the token is then checked against that
+/// issuer's algorithms, keys and settings only. A token whose <c>kid</c> that issuer does not hold waits (bounded)
+/// for a shared refresh of its keys, so a newly published key is accepted on its first call.
 /// </summary>
-internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory callers)
+internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory callers)
 {
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
@@ -38,86 +44,90 @@ internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory ca
             return ValueTask.FromResult(TokenCheck.Fail(precheck));
         }
 
-        if (!TryRead(token, out var jwt, out var keyId, out var failure))
+        if (!TryRead(token, out var jwt, out var keyId, out var issuer, out var failure))
         {
             return ValueTask.FromResult(TokenCheck.Fail(failure, keyId));
         }
 
-        var set = keys.Current;
+        // The claimed issuer chooses whose keys are looked at: no other issuer's key can ever verify this token.
+        var keys = issuers.Find(issuer);
+        if (keys is null)
+        {
+            return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.IssuerNotAccepted, keyId));
+        }
 
         // IdentityModel reports a disallowed alg as a signature failure (IDX10511): check it first, for the right
-        // reason and so that such a token never triggers a key refresh.
-        if (!IsAllowedAlgorithm(jwt.Alg, set.Parameters))
+        // reason and so that such a token never triggers a key refresh. An empty list allows nothing (fail closed).
+        var algorithm = jwt.Alg;
+        if (string.IsNullOrEmpty(algorithm) || Array.IndexOf(keys.Issuer.Algorithms, algorithm) < 0)
         {
             return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId));
         }
 
-        if (!set.CanValidate(keyId))
+        var set = keys.Current;
+        return set.Find(keyId, algorithm, out _) switch
         {
-            return RefreshThenValidateAsync(jwt, keyId, set, cancellationToken);
-        }
-
-        return ValidateAsync(jwt, keyId, set);
-    }
-
-    private static bool IsAllowedAlgorithm(string? algorithm, TokenValidationParameters parameters)
-    {
-        // IdentityModel reads an empty list as "any algorithm"; here it means none (fail closed).
-        var allowed = parameters.ValidAlgorithms;
-        if (allowed is null or ICollection<string> { Count: 0 })
-        {
-            return false;
-        }
-
-        // An array (what CompiledAuthOptions sets) is an ICollection: an ordinal Contains with no allocation.
-        return !string.IsNullOrEmpty(algorithm) && allowed.Contains(algorithm);
+            KeyMatch.Found => ValidateAsync(jwt, keyId, keys, set),
+            KeyMatch.AlgorithmNotAllowed => ValueTask.FromResult(TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId)),
+            _ => RefreshThenValidateAsync(jwt, keyId, algorithm, keys, set, cancellationToken),
+        };
     }
 
     private async ValueTask<TokenCheck> RefreshThenValidateAsync(
-        JsonWebToken jwt, string? keyId, SigningKeySet seen, CancellationToken cancellationToken)
+        JsonWebToken jwt, string? keyId, string algorithm, SigningKeyManager keys, SigningKeySet seen, CancellationToken cancellationToken)
     {
         var set = await keys.RefreshForUnknownKeyAsync(seen, cancellationToken).ConfigureAwait(false);
-        if (set.IsEmpty)
+        switch (set.Find(keyId, algorithm, out var candidates))
         {
-            return TokenCheck.Fail(AuthFailure.KeysUnavailable, keyId);
+            case KeyMatch.Found:
+                break;
+            case KeyMatch.AlgorithmNotAllowed:
+                return TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId);
+            case KeyMatch.Empty:
+                return TokenCheck.Fail(AuthFailure.KeysUnavailable, keyId);
+            default:
+                // Still unknown: only the issuer's keys without a kid (tried for any token) are left to try.
+                if (candidates.Length == 0)
+                {
+                    return TokenCheck.Fail(AuthFailure.SignatureKeyNotFound, keyId);
+                }
+
+                break;
         }
 
-        if (!set.CanValidate(keyId))
-        {
-            return TokenCheck.Fail(AuthFailure.SignatureKeyNotFound, keyId);
-        }
-
-        return await ValidateAsync(jwt, keyId, set).ConfigureAwait(false);
+        return await ValidateAsync(jwt, keyId, keys, set).ConfigureAwait(false);
     }
 
-    private ValueTask<TokenCheck> ValidateAsync(JsonWebToken jwt, string? keyId, SigningKeySet set)
+    private ValueTask<TokenCheck> ValidateAsync(JsonWebToken jwt, string? keyId, SigningKeyManager keys, SigningKeySet set)
     {
         var pending = _handler.ValidateTokenAsync(jwt, set.Parameters);
         if (pending.IsCompletedSuccessfully)
         {
-            return ValueTask.FromResult(Complete(pending.Result, keyId, set.Version));
+            return ValueTask.FromResult(Complete(pending.Result, keyId, keys, set));
         }
 
-        return AwaitAsync(pending, keyId, set.Version);
+        return AwaitAsync(pending, keyId, keys, set);
     }
 
-    private async ValueTask<TokenCheck> AwaitAsync(Task<TokenValidationResult> pending, string? keyId, long keySetVersion) =>
-        Complete(await pending.ConfigureAwait(false), keyId, keySetVersion);
+    private async ValueTask<TokenCheck> AwaitAsync(Task<TokenValidationResult> pending, string? keyId, SigningKeyManager keys, SigningKeySet set) =>
+        Complete(await pending.ConfigureAwait(false), keyId, keys, set);
 
-    private TokenCheck Complete(TokenValidationResult result, string? keyId, long keySetVersion)
+    private TokenCheck Complete(TokenValidationResult result, string? keyId, SigningKeyManager keys, SigningKeySet set)
     {
         if (!result.IsValid || result.SecurityToken is not JsonWebToken validated)
         {
             return TokenCheck.Fail(MapException(result.Exception), keyId);
         }
 
-        return new TokenCheck(AuthFailure.None, callers.Create(validated), keyId, keySetVersion);
+        return new TokenCheck(AuthFailure.None, callers.Create(validated, keys.Issuer.Name), keyId, keys, set);
     }
 
-    private static bool TryRead(ReadOnlyMemory<char> token, out JsonWebToken jwt, out string? keyId, out AuthFailure failure)
+    private static bool TryRead(
+        ReadOnlyMemory<char> token, out JsonWebToken jwt, out string? keyId, out string? issuer, out AuthFailure failure)
     {
         jwt = null!;
         keyId = null;
+        issuer = null;
         try
         {
             jwt = new JsonWebToken(token);
@@ -128,6 +138,9 @@ internal sealed class JwtTokenValidator(SigningKeyManager keys, CallerFactory ca
             }
 
             keyId = string.IsNullOrEmpty(jwt.Kid) ? null : jwt.Kid;
+
+            // Unvalidated: it only chooses whose keys to check the token with. Not a string means no issuer.
+            issuer = jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Iss, out var iss) ? iss : null;
         }
         catch (Exception)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Keys;
 
 namespace GrpcJwtAuth.Tokens;
 
@@ -49,11 +50,14 @@ internal sealed class ValidatedTokenCache
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>The caller of <paramref name="token"/> if it was validated against key set <paramref name="keySetVersion"/> and is still valid.</summary>
-    public bool TryGet(ReadOnlySpan<char> token, long keySetVersion, out JwtCaller caller)
+    /// <summary>
+    /// The caller of <paramref name="token"/> if it is still valid and its issuer still holds the key set it was
+    /// validated against.
+    /// </summary>
+    public bool TryGet(ReadOnlySpan<char> token, out JwtCaller caller)
     {
         if (_capacity > 0 && _lookup.TryGetValue(token, out var entry)
-            && entry.KeySetVersion == keySetVersion
+            && ReferenceEquals(entry.Issuer.Current, entry.KeySet)
             && _timeProvider.GetUtcNow().UtcTicks < entry.ValidUntilTicks)
         {
             caller = entry.Caller;
@@ -65,10 +69,10 @@ internal sealed class ValidatedTokenCache
     }
 
     /// <summary>
-    /// Remembers a caller whose token was just validated against key set <paramref name="keySetVersion"/>. The token is
-    /// copied into a string only when it is admitted.
+    /// Remembers a caller whose token was just validated against <paramref name="keySet"/> of <paramref name="issuer"/>.
+    /// The token is copied into a string only when it is admitted.
     /// </summary>
-    public void Add(ReadOnlySpan<char> token, JwtCaller caller, long keySetVersion)
+    public void Add(ReadOnlySpan<char> token, JwtCaller caller, SigningKeyManager issuer, SigningKeySet keySet)
     {
         if (_capacity <= 0)
         {
@@ -78,7 +82,7 @@ internal sealed class ValidatedTokenCache
         var now = _timeProvider.GetUtcNow();
         var validUntil = caller.ExpiresAt + _clockSkew;
         var cap = now + _maxEntryLifetime;
-        var entry = new Entry(caller, keySetVersion, (validUntil < cap ? validUntil : cap).UtcTicks);
+        var entry = new Entry(caller, issuer, keySet, (validUntil < cap ? validUntil : cap).UtcTicks);
 
         if (_lookup.TryGetValue(token, out _))
         {
@@ -95,7 +99,7 @@ internal sealed class ValidatedTokenCache
         if (Interlocked.Increment(ref _count) > _capacity)
         {
             Interlocked.Decrement(ref _count);
-            Purge(now, keySetVersion);
+            Purge(now);
             return;
         }
 
@@ -123,8 +127,8 @@ internal sealed class ValidatedTokenCache
         return false;
     }
 
-    /// <summary>Drops entries that expired or belong to an older key set; at most once per second, one purge at a time.</summary>
-    internal void Purge(DateTimeOffset now, long currentKeySetVersion)
+    /// <summary>Drops entries that expired or belong to a replaced key set; at most once per second, one purge at a time.</summary>
+    internal void Purge(DateTimeOffset now)
     {
         if (_timeProvider.GetElapsedTime(Volatile.Read(ref _lastPurge)) < PurgeInterval
             || Interlocked.CompareExchange(ref _purging, 1, 0) != 0)
@@ -137,7 +141,7 @@ internal sealed class ValidatedTokenCache
             var nowTicks = now.UtcTicks;
             foreach (var (token, entry) in _entries)
             {
-                if ((entry.ValidUntilTicks <= nowTicks || entry.KeySetVersion != currentKeySetVersion)
+                if ((entry.ValidUntilTicks <= nowTicks || !ReferenceEquals(entry.Issuer.Current, entry.KeySet))
                     && _entries.TryRemove(new KeyValuePair<string, Entry>(token, entry)))
                 {
                     Interlocked.Decrement(ref _count);
@@ -152,5 +156,5 @@ internal sealed class ValidatedTokenCache
         }
     }
 
-    private sealed record Entry(JwtCaller Caller, long KeySetVersion, long ValidUntilTicks);
+    private sealed record Entry(JwtCaller Caller, SigningKeyManager Issuer, SigningKeySet KeySet, long ValidUntilTicks);
 }

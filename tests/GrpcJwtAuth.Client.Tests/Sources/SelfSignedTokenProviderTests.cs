@@ -4,6 +4,7 @@ using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Client.Sources;
 using GrpcJwtAuth.Client.Tests.Infrastructure;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Testing;
@@ -396,8 +397,8 @@ public sealed class SelfSignedTokenProviderTests
         options.Audiences.Add(Audience);
         options.StaticKeys.Add(serverKey);
         var compiled = CompiledAuthOptions.Create(options, _time);
-        using var keys = new SigningKeyManager(compiled, null, _time, NullLogger<SigningKeyManager>.Instance);
-        var validator = new JwtTokenValidator(keys, new CallerFactory(compiled));
+        using var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
+        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled));
         return await validator.ValidateAsync(token, CancellationToken.None);
     }
 }

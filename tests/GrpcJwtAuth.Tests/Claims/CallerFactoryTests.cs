@@ -287,6 +287,6 @@ public class CallerFactoryTests
         configure?.Invoke(options);
         var factory = new CallerFactory(CompiledAuthOptions.Create(options, _time));
         var token = new TestTokenFactory(_time).Create(Key, subject: subject, claims: claims);
-        return factory.Create(new JsonWebToken(token));
+        return factory.Create(new JsonWebToken(token), "test");
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
@@ -8,156 +9,226 @@ namespace GrpcJwtAuth.Tests.Configuration;
 
 public class CompiledAuthOptionsTests
 {
+    private const string Services = "https://services.test";
+
     private static readonly TestSigningKey Rsa = TestSigningKey.Rsa("rsa-1");
+    private static readonly TestSigningKey Ec = TestSigningKey.Ec("ec-1");
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
 
     [Fact]
-    public void Create_NoAlgorithmsConfigured_AllowsAsymmetricAlgorithmsOnly()
+    public void Create_RsaStaticKeyNoAlgorithmsConfigured_AllowsWhatTheKeyCanVerifyOnly()
     {
-        var compiled = Compile(options => options.StaticKeys.Add(Rsa.ToStaticKey()));
+        var issuer = Single(options => options.StaticKeys.Add(Rsa.ToStaticKey()));
 
-        Assert.Equal(CompiledAuthOptions.DefaultAsymmetricAlgorithms, compiled.ValidAlgorithms);
-        Assert.DoesNotContain(SecurityAlgorithms.HmacSha256, compiled.BaseParameters.ValidAlgorithms);
-        Assert.DoesNotContain("none", compiled.ValidAlgorithms);
+        Assert.Equal(SigningKey.RsaAlgorithms, issuer.Algorithms);
+        Assert.DoesNotContain("none", issuer.Algorithms);
     }
 
     [Fact]
-    public void Create_SymmetricStaticKey_AlsoAllowsHmacAlgorithms()
+    public void Create_KeyEndpoint_AllowsEveryAsymmetricAlgorithmAndNoHmac()
     {
-        var compiled = Compile(options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { SymmetricSecret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }));
+        var issuer = Single(options => options.Authority = "https://issuer.test");
 
-        Assert.Equal([.. CompiledAuthOptions.DefaultAsymmetricAlgorithms, .. CompiledAuthOptions.SymmetricAlgorithms], compiled.ValidAlgorithms);
+        Assert.Equal(CompiledAuthOptions.DefaultAsymmetricAlgorithms, issuer.Algorithms);
     }
 
     [Fact]
-    public void Create_AlgorithmsConfigured_UsesThemWithoutDuplicates()
+    public void Create_SymmetricStaticKey_AllowsHmacAlgorithmsOnly()
     {
-        var compiled = Compile(options =>
+        var issuer = Single(options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { SymmetricSecret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }));
+
+        Assert.Equal(CompiledAuthOptions.SymmetricAlgorithms, issuer.Algorithms);
+    }
+
+    [Fact]
+    public void Create_AlgorithmsConfigured_UsesThoseTheKeysCanVerifyWithoutDuplicates()
+    {
+        var issuer = Single(options =>
         {
+            options.Authority = "https://issuer.test";
             options.ValidAlgorithms.Add("ES256");
             options.ValidAlgorithms.Add("ES256");
             options.ValidAlgorithms.Add("PS256");
+            options.ValidAlgorithms.Add("HS256");
         });
 
-        Assert.Equal(["ES256", "PS256"], compiled.ValidAlgorithms);
-        Assert.Equal(["ES256", "PS256"], compiled.BaseParameters.ValidAlgorithms);
+        Assert.Equal(["ES256", "PS256"], issuer.Algorithms);
     }
 
     [Theory]
     [InlineData("https://issuer.test", "https://issuer.test/.well-known/openid-configuration")]
     [InlineData("https://issuer.test/", "https://issuer.test/.well-known/openid-configuration")]
     [InlineData("https://login.test/tenant/v2.0", "https://login.test/tenant/v2.0/.well-known/openid-configuration")]
-    public void Create_Authority_UsesItsDiscoveryDocument(string authority, string expected)
+    public void Create_Authority_UsesItsDiscoveryDocumentWhichMustNameIt(string authority, string expected)
     {
-        var compiled = Compile(options => options.Authority = authority);
+        var issuer = Single(options => options.Authority = authority);
 
-        Assert.Equal(RemoteKeySourceKind.Discovery, compiled.RemoteKind);
-        Assert.Equal(expected, compiled.RemoteAddress);
+        Assert.Equal(RemoteKeySourceKind.Discovery, issuer.RemoteKind);
+        Assert.Equal(expected, issuer.RemoteAddress);
+        Assert.Equal(authority, issuer.ExpectedDiscoveryIssuer);
+        Assert.True(issuer.UsesDiscoveredIssuer);
     }
 
-    [Fact]
-    public void Create_MetadataAddress_TakesPrecedenceOverAuthority()
+    [Theory]
+    [InlineData("https://issuer.test/custom/openid-configuration", null)]
+    [InlineData("https://issuer.test/realm/.well-known/openid-configuration", "https://issuer.test/realm")]
+    public void Create_MetadataAddress_TakesPrecedenceOverAuthority(string address, string? expectedIssuer)
     {
-        var compiled = Compile(options =>
+        var issuer = Single(options =>
         {
             options.Authority = "https://issuer.test";
-            options.MetadataAddress = "https://issuer.test/custom/openid-configuration";
+            options.MetadataAddress = address;
         });
 
-        Assert.Equal(RemoteKeySourceKind.Discovery, compiled.RemoteKind);
-        Assert.Equal("https://issuer.test/custom/openid-configuration", compiled.RemoteAddress);
+        Assert.Equal(RemoteKeySourceKind.Discovery, issuer.RemoteKind);
+        Assert.Equal(address, issuer.RemoteAddress);
+        Assert.Equal(expectedIssuer, issuer.ExpectedDiscoveryIssuer);
     }
 
     [Fact]
-    public void Create_JwksUri_UsesTheKeySetDirectly()
+    public void Create_JwksUri_UsesTheKeySetDirectlyForTheConfiguredIssuers()
     {
-        var compiled = Compile(options => options.JwksUri = "https://issuer.test/keys");
+        var issuer = Single(options =>
+        {
+            options.JwksUri = "https://issuer.test/keys";
+            options.Issuers.Add("https://issuer.test");
+        });
 
-        Assert.Equal(RemoteKeySourceKind.Jwks, compiled.RemoteKind);
-        Assert.Equal("https://issuer.test/keys", compiled.RemoteAddress);
-        Assert.False(compiled.UseDiscoveredIssuer);
+        Assert.Equal(RemoteKeySourceKind.Jwks, issuer.RemoteKind);
+        Assert.Equal("https://issuer.test/keys", issuer.RemoteAddress);
+        Assert.False(issuer.UsesDiscoveredIssuer);
+        Assert.Equal(["https://issuer.test"], issuer.Issuers);
     }
 
     [Fact]
     public void Create_StaticKeysOnly_HasNoRemoteSource()
     {
-        var compiled = Compile(options => options.StaticKeys.Add(Rsa.ToStaticKey()));
+        var issuer = Single(options => options.StaticKeys.Add(Rsa.ToStaticKey()));
 
-        Assert.Equal(RemoteKeySourceKind.None, compiled.RemoteKind);
-        Assert.Null(compiled.RemoteAddress);
-        var key = Assert.Single(compiled.StaticKeys);
-        Assert.Equal("rsa-1", key.KeyId);
+        Assert.Equal(RemoteKeySourceKind.None, issuer.RemoteKind);
+        Assert.Null(issuer.RemoteAddress);
+        Assert.Equal(IssuerDefinition.DefaultName, issuer.Name);
+        Assert.Equal("rsa-1", Assert.Single(issuer.StaticKeys).KeyId);
     }
 
-    [Theory]
-    [InlineData(true, false, true)]
-    [InlineData(true, true, false)]
-    [InlineData(false, false, false)]
-    public void Create_DiscoveredIssuer_UsedOnlyWhenValidatingWithoutConfiguredIssuers(bool validateIssuer, bool issuersConfigured, bool expected)
+    [Fact]
+    public void Create_StaticKeyNamingItsIssuerNextToAKeyEndpoint_IsAnIssuerOfItsOwn()
     {
         var compiled = Compile(options =>
         {
+            options.Authority = "https://idp.test";
+            options.StaticKeys.Add(new GrpcJwtAuthStaticKey { KeyId = "ec-1", Pem = Ec.PublicPem, Issuer = Services });
+        });
+
+        Assert.Equal(2, compiled.Issuers.Count);
+        var idp = compiled.Issuers[0];
+        Assert.Empty(idp.StaticKeys);
+        Assert.True(idp.UsesDiscoveredIssuer);
+        var services = compiled.Issuers[1];
+        Assert.Equal(Services, services.Name);
+        Assert.Equal([Services], services.Issuers);
+        Assert.Equal(RemoteKeySourceKind.None, services.RemoteKind);
+        Assert.Equal("ec-1", Assert.Single(services.StaticKeys).KeyId);
+        Assert.Equal([SecurityAlgorithms.EcdsaSha256], services.Algorithms);
+    }
+
+    [Fact]
+    public void Create_StaticKeysNamingDifferentIssuers_AreSeparateIssuers()
+    {
+        var compiled = Compile(options =>
+        {
+            options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = Rsa.PublicPem, Issuer = "https://a.test" });
+            options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = Ec.PublicPem, Issuer = "https://b.test" });
+        });
+
+        Assert.Equal(["https://a.test", "https://b.test"], compiled.Issuers.Select(issuer => issuer.Name));
+    }
+
+    [Fact]
+    public void Create_StaticKeyNamingATopLevelIssuerWithoutAKeyEndpoint_JoinsTheDefaultIssuer()
+    {
+        var compiled = Compile(options =>
+        {
+            options.Issuers.Add(Services);
+            options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = Rsa.PublicPem, Issuer = Services });
+            options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = Ec.PublicPem });
+        });
+
+        var issuer = Assert.Single(compiled.Issuers);
+        Assert.Equal(2, issuer.StaticKeys.Count);
+        Assert.Equal([Services], issuer.Issuers);
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void Create_DiscoveredIssuer_AcceptedOnlyWithoutConfiguredIssuers(bool issuersConfigured, bool expected)
+    {
+        var issuer = Single(options =>
+        {
             options.Authority = "https://issuer.test";
-            options.ValidateIssuer = validateIssuer;
             if (issuersConfigured)
             {
                 options.Issuers.Add("https://configured.test");
             }
         });
 
-        Assert.Equal(expected, compiled.UseDiscoveredIssuer);
+        Assert.Equal(expected, issuer.UsesDiscoveredIssuer);
     }
 
     [Fact]
     public void ParametersFor_DiscoveredIssuer_IsTheOnlyValidIssuer()
     {
-        var compiled = Compile(options => options.Authority = "https://issuer.test");
-        SecurityKey[] keys = [Rsa.PublicKey];
+        var issuer = Single(options => options.Authority = "https://issuer.test");
 
-        var parameters = compiled.ParametersFor(keys, "https://issuer.test/");
-        var withoutIssuer = compiled.ParametersFor(keys, discoveredIssuer: null);
+        var parameters = new SigningKeySet(1, [SigningKey.Of(Rsa.PublicKey)], issuer, "https://issuer.test/", null).Parameters;
+        var withoutIssuer = new SigningKeySet(0, [], issuer, discoveredIssuer: null, null).Parameters;
 
         Assert.Equal(["https://issuer.test/"], parameters.ValidIssuers);
-        Assert.Same(keys, parameters.IssuerSigningKeys);
         Assert.Empty(withoutIssuer.ValidIssuers);
-        Assert.Null(compiled.BaseParameters.IssuerSigningKeys);
+        Assert.Null(parameters.IssuerSigningKeys);
+        Assert.NotNull(parameters.IssuerSigningKeyResolver);
     }
 
     [Fact]
     public void ParametersFor_ConfiguredIssuers_IgnoreTheDiscoveredOne()
     {
-        var compiled = Compile(options =>
+        var issuer = Single(options =>
         {
             options.Authority = "https://issuer.test";
             options.Issuers.Add("https://configured.test");
         });
 
-        var parameters = compiled.ParametersFor([Rsa.PublicKey], "https://discovered.test");
+        var parameters = new SigningKeySet(1, [SigningKey.Of(Rsa.PublicKey)], issuer, "https://discovered.test", null).Parameters;
 
         Assert.Equal(["https://configured.test"], parameters.ValidIssuers);
     }
 
     [Fact]
-    public void Create_BaseParameters_RequireSignedTokensWithLifetimeOnTheInjectedClock()
+    public void ParametersFor_RequireSignedTokensWithLifetimeOnTheInjectedClockAndExactAudiences()
     {
-        var compiled = Compile(options =>
+        var issuer = Single(options =>
         {
             options.ClockSkew = TimeSpan.FromSeconds(45);
             options.Audiences.Add("api://a");
             options.Issuers.Add("https://i.test");
+            options.StaticKeys.Add(Rsa.ToStaticKey());
         });
 
-        var parameters = compiled.BaseParameters;
+        var parameters = new SigningKeySet(0, issuer.StaticKeys, issuer, null, null).Parameters;
         Assert.True(parameters.RequireSignedTokens);
         Assert.True(parameters.RequireExpirationTime);
         Assert.True(parameters.ValidateLifetime);
         Assert.True(parameters.ValidateIssuer);
         Assert.True(parameters.ValidateAudience);
+        Assert.False(parameters.IgnoreTrailingSlashWhenValidatingAudience);
+        Assert.False(parameters.TryAllIssuerSigningKeys);
         Assert.NotNull(parameters.LifetimeValidator);
         Assert.Equal(TimeSpan.FromSeconds(45), parameters.ClockSkew);
         Assert.Equal(["api://a"], parameters.ValidAudiences);
         Assert.Equal(["https://i.test"], parameters.ValidIssuers);
+        Assert.Equal(SigningKey.RsaAlgorithms, parameters.ValidAlgorithms);
         Assert.Equal(GrpcJwtAuthDefaults.AuthenticationType, parameters.AuthenticationType);
     }
 
@@ -168,6 +239,7 @@ public class CompiledAuthOptionsTests
 
         Assert.Equal(["roles", "role"], compiled.RoleClaimTypes);
         Assert.Equal(["scope", "scp"], compiled.ScopeClaimTypes);
+        Assert.Empty(compiled.Issuers);
     }
 
     [Fact]
@@ -189,6 +261,7 @@ public class CompiledAuthOptionsTests
     {
         var compiled = Compile(options =>
         {
+            options.JwksUri = "https://issuer.test/keys";
             options.JwksAutomaticRefreshInterval = TimeSpan.FromHours(2);
             options.JwksMinimumRefreshInterval = TimeSpan.FromMinutes(3);
             options.KeyFetchTimeout = TimeSpan.FromSeconds(4);
@@ -197,12 +270,13 @@ public class CompiledAuthOptionsTests
             options.RequireHttpsMetadata = false;
         });
 
-        Assert.Equal(TimeSpan.FromHours(2), compiled.AutomaticRefreshInterval);
-        Assert.Equal(TimeSpan.FromMinutes(3), compiled.MinimumRefreshInterval);
-        Assert.Equal(TimeSpan.FromSeconds(4), compiled.KeyFetchTimeout);
-        Assert.Equal(TimeSpan.FromSeconds(5), compiled.KeyRefreshWaitTimeout);
+        var issuer = Assert.Single(compiled.Issuers);
+        Assert.Equal(TimeSpan.FromHours(2), issuer.AutomaticRefreshInterval);
+        Assert.Equal(TimeSpan.FromMinutes(3), issuer.MinimumRefreshInterval);
+        Assert.Equal(TimeSpan.FromSeconds(4), issuer.KeyFetchTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), issuer.KeyRefreshWaitTimeout);
+        Assert.False(issuer.RequireHttpsMetadata);
         Assert.Equal(4096, compiled.MaxTokenLength);
-        Assert.False(compiled.RequireHttpsMetadata);
     }
 
     [Fact]
@@ -220,16 +294,30 @@ public class CompiledAuthOptionsTests
     [Fact]
     public void Create_LaterChangesToTheOptions_AreNotSeen()
     {
-        var options = new GrpcJwtAuthOptions();
+        var options = new GrpcJwtAuthOptions { Authority = "https://issuer.test" };
         options.Audiences.Add("api://a");
         var compiled = CompiledAuthOptions.Create(options, _time);
 
         options.Audiences.Add("api://b");
         options.ClockSkew = TimeSpan.FromMinutes(5);
 
-        Assert.Equal(["api://a"], compiled.BaseParameters.ValidAudiences);
+        var issuer = Assert.Single(compiled.Issuers);
+        Assert.Equal(["api://a"], new SigningKeySet(0, [], issuer, null, null).Parameters.ValidAudiences);
         Assert.Equal(TimeSpan.FromSeconds(30), compiled.ClockSkew);
     }
+
+    [Theory]
+    [InlineData("https://a.test", "https://a.test", true)]
+    [InlineData("https://a.test/", "https://a.test", true)]
+    [InlineData("https://a.test", "https://a.test/", true)]
+    [InlineData("https://a.test//", "https://a.test", false)]
+    [InlineData("https://A.test", "https://a.test", false)]
+    public void SameIgnoringTrailingSlash_AllowsOneSlashOnEitherSide(string a, string b, bool expected)
+    {
+        Assert.Equal(expected, IssuerDefinition.SameIgnoringTrailingSlash(a, b));
+    }
+
+    private IssuerDefinition Single(Action<GrpcJwtAuthOptions> configure) => Assert.Single(Compile(configure).Issuers);
 
     private CompiledAuthOptions Compile(Action<GrpcJwtAuthOptions> configure)
     {

@@ -19,6 +19,7 @@ public class GrpcJwtAuthOptionsValidatorTests
             "JwksUri with Authority",
             options =>
             {
+                options.StaticKeys.Clear();
                 options.Authority = "https://issuer.test";
                 options.JwksUri = "https://issuer.test/keys";
             },
@@ -28,6 +29,7 @@ public class GrpcJwtAuthOptionsValidatorTests
             "JwksUri with MetadataAddress",
             options =>
             {
+                options.StaticKeys.Clear();
                 options.MetadataAddress = "https://issuer.test/.well-known/openid-configuration";
                 options.JwksUri = "https://issuer.test/keys";
             },
@@ -35,32 +37,32 @@ public class GrpcJwtAuthOptionsValidatorTests
         },
         {
             "http JwksUri",
-            options => options.JwksUri = "http://issuer.test/keys",
+            options => RemoteOnly(options).JwksUri = "http://issuer.test/keys",
             "GrpcJwtAuth:JwksUri 'http://issuer.test/keys' does not use HTTPS; use an https address, or set GrpcJwtAuth:RequireHttpsMetadata=false (development only)."
         },
         {
             "http Authority",
-            options => options.Authority = "http://issuer.test",
+            options => RemoteOnly(options).Authority = "http://issuer.test",
             "GrpcJwtAuth:Authority 'http://issuer.test' does not use HTTPS"
         },
         {
             "http MetadataAddress",
-            options => options.MetadataAddress = "http://issuer.test/.well-known/openid-configuration",
+            options => RemoteOnly(options).MetadataAddress = "http://issuer.test/.well-known/openid-configuration",
             "GrpcJwtAuth:MetadataAddress 'http://issuer.test/.well-known/openid-configuration' does not use HTTPS"
         },
         {
             "relative JwksUri",
-            options => options.JwksUri = "/keys",
+            options => RemoteOnly(options).JwksUri = "/keys",
             "GrpcJwtAuth:JwksUri '/keys' is not an absolute http(s) address."
         },
         {
             "JwksUri not a URL",
-            options => options.JwksUri = "issuer keys",
+            options => RemoteOnly(options).JwksUri = "issuer keys",
             "GrpcJwtAuth:JwksUri 'issuer keys' is not an absolute http(s) address."
         },
         {
             "ftp Authority",
-            options => options.Authority = "ftp://issuer.test",
+            options => RemoteOnly(options).Authority = "ftp://issuer.test",
             "GrpcJwtAuth:Authority 'ftp://issuer.test' is not an absolute http(s) address."
         },
         {
@@ -82,10 +84,89 @@ public class GrpcJwtAuthOptionsValidatorTests
             "no issuers with a JWKS address",
             options =>
             {
-                options.Issuers.Clear();
+                RemoteOnly(options).Issuers.Clear();
                 options.JwksUri = "https://issuer.test/keys";
             },
             "GrpcJwtAuth:Issuers is empty"
+        },
+        {
+            "static key without an issuer next to Authority",
+            options => options.Authority = "https://idp.test",
+            "GrpcJwtAuth:StaticKeys:0:Issuer is empty; a static key next to GrpcJwtAuth:Authority must name the issuer (iss) it signs for, so that it can never sign tokens for the identity provider."
+        },
+        {
+            "static key without an issuer next to a JWKS address",
+            options => options.JwksUri = "https://idp.test/keys",
+            "GrpcJwtAuth:StaticKeys:0:Issuer is empty; a static key next to GrpcJwtAuth:JwksUri must name"
+        },
+        {
+            "static key without an issuer next to MetadataAddress",
+            options => options.MetadataAddress = "https://idp.test/.well-known/openid-configuration",
+            "GrpcJwtAuth:StaticKeys:0:Issuer is empty; a static key next to GrpcJwtAuth:MetadataAddress must name"
+        },
+        {
+            "static key signing for the discovery issuer",
+            options =>
+            {
+                options.Authority = "https://idp.test";
+                options.StaticKeys[0].Issuer = "https://idp.test/";
+            },
+            "GrpcJwtAuth:StaticKeys:0:Issuer 'https://idp.test/' is the issuer of GrpcJwtAuth:Authority, whose keys come from that endpoint only; a static key must sign for an issuer of its own."
+        },
+        {
+            "static key signing for a JWKS issuer",
+            options =>
+            {
+                options.JwksUri = "https://idp.test/keys";
+                options.StaticKeys[0].Issuer = TestTokenFactory.DefaultIssuer;
+            },
+            "GrpcJwtAuth:StaticKeys:0:Issuer 'https://issuer.test' is the issuer of GrpcJwtAuth:JwksUri"
+        },
+        {
+            "blank static key issuer",
+            options => options.StaticKeys[0].Issuer = " ",
+            "GrpcJwtAuth:StaticKeys:0:Issuer is blank; remove it (the key then signs for GrpcJwtAuth:Issuers) or set the iss this key signs for."
+        },
+        {
+            "ValidateIssuer=false with keys of two issuers",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.ValidateIssuer = false;
+                options.StaticKeys[0].Issuer = "https://a.test";
+                options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = RsaPem, Issuer = "https://b.test" });
+            },
+            "GrpcJwtAuth:ValidateIssuer is false, but keys belong to more than one issuer"
+        },
+        {
+            "ValidateIssuer=false with a key endpoint and a static issuer",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.ValidateIssuer = false;
+                options.Authority = "https://idp.test";
+                options.StaticKeys[0].Issuer = "https://services.test";
+            },
+            "GrpcJwtAuth:ValidateIssuer is false, but keys belong to more than one issuer"
+        },
+        {
+            "Issuers no key signs for",
+            options => options.StaticKeys[0].Issuer = "https://services.test",
+            "GrpcJwtAuth:Issuers lists issuers no key signs for"
+        },
+        {
+            "MetadataAddress the issuer cannot be derived from",
+            options =>
+            {
+                RemoteOnly(options).Issuers.Clear();
+                options.MetadataAddress = "https://idp.test/metadata?p=b2c_1_signin";
+            },
+            "GrpcJwtAuth:MetadataAddress does not end with /.well-known/openid-configuration, so the issuer its document must name cannot be derived from it; set GrpcJwtAuth:Issuers to that issuer."
+        },
+        {
+            "static EC key on a curve JWS does not use",
+            options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = ECDsa.Create(ECCurve.CreateFromFriendlyName("secP256k1")).ExportSubjectPublicKeyInfoPem() }),
+            "GrpcJwtAuth:StaticKeys:1 is an EC key on a curve JWS does not use; use P-256, P-384 or P-521 (ES256, ES384, ES512)."
         },
         {
             "blank issuer",
@@ -285,7 +366,7 @@ public class GrpcJwtAuthOptionsValidatorTests
             "http JwksUri with RequireHttpsMetadata=false",
             options =>
             {
-                options.JwksUri = "http://localhost:5001/keys";
+                RemoteOnly(options).JwksUri = "http://localhost:5001/keys";
                 options.RequireHttpsMetadata = false;
             }
         },
@@ -293,7 +374,7 @@ public class GrpcJwtAuthOptionsValidatorTests
             "http Authority with RequireHttpsMetadata=false",
             options =>
             {
-                options.Authority = "http://localhost:5001";
+                RemoteOnly(options).Authority = "http://localhost:5001";
                 options.RequireHttpsMetadata = false;
             }
         },
@@ -304,6 +385,32 @@ public class GrpcJwtAuthOptionsValidatorTests
                 options.StaticKeys.Clear();
                 options.JwksUri = "https://issuer.test/keys";
             }
+        },
+        {
+            "Authority with a static key of another issuer",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.Authority = "https://idp.test";
+                options.StaticKeys[0].Issuer = "https://services.test";
+            }
+        },
+        {
+            "static keys of two issuers and none for the top level",
+            options =>
+            {
+                options.Issuers.Clear();
+                options.StaticKeys[0].Issuer = "https://a.test";
+                options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = RsaPem, Issuer = "https://b.test" });
+            }
+        },
+        {
+            "static key naming a top-level issuer without a key endpoint",
+            options => options.StaticKeys[0].Issuer = TestTokenFactory.DefaultIssuer
+        },
+        {
+            "MetadataAddress without the well-known suffix, with Issuers",
+            options => RemoteOnly(options).MetadataAddress = "https://idp.test/metadata?p=b2c_1_signin"
         },
         {
             "no audiences with ValidateAudience=false",
@@ -317,7 +424,7 @@ public class GrpcJwtAuthOptionsValidatorTests
             "no issuers with Authority",
             options =>
             {
-                options.Issuers.Clear();
+                RemoteOnly(options).Issuers.Clear();
                 options.Authority = "https://issuer.test";
             }
         },
@@ -325,7 +432,7 @@ public class GrpcJwtAuthOptionsValidatorTests
             "no issuers with MetadataAddress",
             options =>
             {
-                options.Issuers.Clear();
+                RemoteOnly(options).Issuers.Clear();
                 options.MetadataAddress = "https://issuer.test/.well-known/openid-configuration";
             }
         },
@@ -415,6 +522,7 @@ public class GrpcJwtAuthOptionsValidatorTests
         [
             "GrpcJwtAuth:JwksUri 'http://issuer.test/keys' does not use HTTPS",
             "GrpcJwtAuth:StaticKeys:0 must set exactly one of",
+            "GrpcJwtAuth:StaticKeys:0:Issuer is empty",
             "GrpcJwtAuth:Issuers is empty",
             "GrpcJwtAuth:Audiences is empty",
             "GrpcJwtAuth:ValidAlgorithms lists 'none'",
@@ -443,6 +551,13 @@ public class GrpcJwtAuthOptionsValidatorTests
         Assert.Equal(2, result.Failures!.Count());
         Assert.DoesNotContain(secret, result.FailureMessage, StringComparison.Ordinal);
         Assert.DoesNotContain(privatePem.Split('\n')[1], result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    /// <summary>Drops the static keys, so that a key endpoint the case adds is the only key source.</summary>
+    private static GrpcJwtAuthOptions RemoteOnly(GrpcJwtAuthOptions options)
+    {
+        options.StaticKeys.Clear();
+        return options;
     }
 
     private static GrpcJwtAuthOptions ValidOptions()

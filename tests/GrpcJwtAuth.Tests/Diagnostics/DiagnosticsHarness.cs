@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
@@ -54,16 +55,17 @@ internal sealed class DiagnosticsHarness : IDisposable
         configure?.Invoke(options);
         Options = CompiledAuthOptions.Create(options, Time);
 
-        Keys = new SigningKeyManager(Options, source, Time, new FakeLogger<SigningKeyManager>(Logs), Metrics);
+        Keys = new SigningKeyManager(Options.Issuers[0], source, Time, new FakeLogger<SigningKeyManager>(Logs), Metrics);
+        Issuers = new TrustedIssuers([Keys], Options.ValidateIssuer);
+        Metrics.ObserveKeys(Issuers.All, Time);
         Cache = new ValidatedTokenCache(Options, Time);
         Bursts = new RejectionBursts(Time, new FakeLogger<RejectionBursts>(Logs));
         var policies = new MethodPolicyProvider(Options, NullLogger<MethodPolicyProvider>.Instance);
         Authenticator = new CallAuthenticator(
             Options,
             policies,
-            new JwtTokenValidator(Keys, new CallerFactory(Options)),
+            new JwtTokenValidator(Issuers, new CallerFactory(Options)),
             Cache,
-            Keys,
             new FakeLogger<CallAuthenticator>(Logs),
             Metrics,
             Bursts);
@@ -83,6 +85,8 @@ internal sealed class DiagnosticsHarness : IDisposable
     public CompiledAuthOptions Options { get; }
 
     public SigningKeyManager Keys { get; }
+
+    public TrustedIssuers Issuers { get; }
 
     public ValidatedTokenCache Cache { get; }
 

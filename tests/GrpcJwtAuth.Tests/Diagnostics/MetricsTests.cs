@@ -215,6 +215,10 @@ public sealed class MetricsTests : IDisposable
             ["startup/success", "scheduled/failure", "scheduled/success", "unknown_key/success"],
             refreshes.GetMeasurementSnapshot().Select(m => $"{m.Tags[Metrics.TriggerTag]}/{m.Tags[Metrics.OutcomeTag]}"));
         Assert.All(refreshes.GetMeasurementSnapshot(), m => Assert.Equal(1, m.Value));
+        Assert.All(refreshes.GetMeasurementSnapshot(), m => Assert.Equal("default", m.Tags[Metrics.IssuerTag]));
+        Assert.Equal(
+            [null, "HttpRequestException", null, null],
+            refreshes.GetMeasurementSnapshot().Select(m => m.Tags.GetValueOrDefault(Metrics.ErrorTypeTag)));
         Assert.Equal(4, durations.GetMeasurementSnapshot().Count);
     }
 
@@ -239,6 +243,7 @@ public sealed class MetricsTests : IDisposable
         age.RecordObservableInstruments();
 
         Assert.Equal(3, held.LastMeasurement?.Value);
+        Assert.Equal("default", held.LastMeasurement?.Tags[Metrics.IssuerTag]);
         Assert.Equal(90, age.LastMeasurement?.Value);
     }
 

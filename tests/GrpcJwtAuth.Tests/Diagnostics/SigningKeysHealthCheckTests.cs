@@ -1,9 +1,13 @@
+using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Issuers;
+using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Testing;
 using GrpcJwtAuth.Tests.Keys;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GrpcJwtAuth.Tests.Diagnostics;
 
@@ -148,6 +152,30 @@ public sealed class SigningKeysHealthCheckTests : IDisposable
     }
 
     [Fact]
+    public void Check_OneOfTwoIssuersWithoutKeys_DegradedNotFailedAndEachIssuerReported()
+    {
+        var time = new RefreshRecordingTimeProvider(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
+        var options = new GrpcJwtAuthOptions { Authority = "https://idp.test" };
+        options.StaticKeys.Add(new GrpcJwtAuthStaticKey { KeyId = "key-a", Pem = KeyA.PublicPem, Issuer = "https://services.test" });
+        var compiled = CompiledAuthOptions.Create(options, time);
+        var idp = new SigningKeyManager(compiled.Issuers[0], _source, time, NullLogger<SigningKeyManager>.Instance);
+        var services = new SigningKeyManager(compiled.Issuers[1], null, time, NullLogger<SigningKeyManager>.Instance);
+        _owned.Add(idp);
+        _owned.Add(services);
+        var check = new SigningKeysHealthCheck(new TrustedIssuers([idp, services], validateIssuer: true), time);
+
+        var result = check.Check(HealthStatus.Unhealthy);
+
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.Equal(
+            "Issuer default: No signing keys are held (the first fetch from the key source has not finished): calls that need a token are rejected with Unavailable. " +
+            "Issuer https://services.test: Validating with 1 static key.",
+            result.Description);
+        Assert.Equal(0, result.Data["default.keys"]);
+        Assert.Equal(1, result.Data["https://services.test.keys"]);
+    }
+
+    [Fact]
     public async Task AddGrpcJwtAuthKeys_WithAddGrpcJwtAuth_IsRunByTheHealthCheckService()
     {
         var services = Services();
@@ -192,7 +220,7 @@ public sealed class SigningKeysHealthCheckTests : IDisposable
 
     private static Task<HealthCheckResult> CheckAsync(DiagnosticsHarness harness, HealthStatus failureStatus = HealthStatus.Unhealthy)
     {
-        var check = new SigningKeysHealthCheck(harness.Keys, harness.Time);
+        var check = new SigningKeysHealthCheck(harness.Issuers, harness.Time);
         return check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("keys", check, failureStatus, null) });
     }
 

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Testing;
-using Microsoft.IdentityModel.Tokens;
+
 
 namespace GrpcJwtAuth.Tests.Keys;
 
@@ -41,7 +41,7 @@ internal sealed class FakeRemoteKeySource : IRemoteKeySource
     public async Task<FetchCall> NextCallAsync() =>
         await _calls.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
-    public static SecurityKey[] PublicKeys(params TestSigningKey[] keys) => keys.Select(key => key.PublicKey).ToArray();
+    public static SigningKey[] PublicKeys(params TestSigningKey[] keys) => keys.Select(key => SigningKey.Of(key.PublicKey, key.Algorithm)).ToArray();
 }
 
 internal sealed class FetchCall

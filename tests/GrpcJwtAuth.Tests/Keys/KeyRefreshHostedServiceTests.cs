@@ -1,4 +1,5 @@
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,9 +14,9 @@ public class KeyRefreshHostedServiceTests
         var time = new RefreshRecordingTimeProvider(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
         var source = new FakeRemoteKeySource();
         source.Blocks();
-        var options = CompiledAuthOptions.Create(new GrpcJwtAuthOptions { JwksUri = source.Address }, time);
-        using var manager = new SigningKeyManager(options, source, time, NullLogger<SigningKeyManager>.Instance);
-        var service = new KeyRefreshHostedService(manager);
+        var options = CompiledAuthOptions.Create(new GrpcJwtAuthOptions { JwksUri = source.Address, Issuers = { "https://keys.test" } }, time);
+        using var manager = new SigningKeyManager(options.Issuers[0], source, time, NullLogger<SigningKeyManager>.Instance);
+        var service = new KeyRefreshHostedService(new TrustedIssuers([manager], options.ValidateIssuer));
 
         var started = service.StartAsync(CancellationToken.None);
 

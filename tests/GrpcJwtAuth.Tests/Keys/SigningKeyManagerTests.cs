@@ -72,7 +72,8 @@ public sealed class SigningKeyManagerTests : IDisposable
         await _time.NextRefreshScheduleAsync();
 
         Assert.Equal(["static-1", "key-a", "key-b"], KeyIds(manager.Current));
-        Assert.Same(manager.Current.Keys, manager.Current.Parameters.IssuerSigningKeys);
+        Assert.Equal(KeyMatch.Found, manager.Current.Find("key-b", "ES256", out var keys));
+        Assert.Same(KeyB.PublicKey, Assert.Single(keys));
     }
 
     [Fact]
@@ -474,10 +475,10 @@ public sealed class SigningKeyManagerTests : IDisposable
         };
         configure?.Invoke(options);
 
-        var manager = new SigningKeyManager(CompiledAuthOptions.Create(options, _time), remote ? _source : null, _time, _logger);
+        var manager = new SigningKeyManager(CompiledAuthOptions.Create(options, _time).Issuers[0], remote ? _source : null, _time, _logger);
         _managers.Add(manager);
         return manager;
     }
 
-    private static string[] KeyIds(SigningKeySet set) => set.Keys.Select(key => key.KeyId).ToArray();
+    private static string[] KeyIds(SigningKeySet set) => set.Keys.Select(key => key.KeyId!).ToArray();
 }

@@ -252,6 +252,6 @@ public class MethodPolicyTests
         }
 
         var factory = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), _time));
-        return factory.Create(new JsonWebToken(new TestTokenFactory(_time).Create(Key, claims: claims)));
+        return factory.Create(new JsonWebToken(new TestTokenFactory(_time).Create(Key, claims: claims)), "test");
     }
 }

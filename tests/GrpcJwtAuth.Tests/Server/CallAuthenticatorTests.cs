@@ -1,6 +1,7 @@
 using Grpc.Core;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
@@ -231,11 +232,11 @@ public class CallAuthenticatorTests
         configure?.Invoke(options);
 
         var compiled = CompiledAuthOptions.Create(options, _time);
-        var keys = new SigningKeyManager(compiled, null, _time, NullLogger<SigningKeyManager>.Instance);
-        var validator = new JwtTokenValidator(keys, new CallerFactory(compiled));
+        var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
+        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled));
         var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         Cache = new ValidatedTokenCache(compiled, _time);
-        return new CallAuthenticator(compiled, policies, validator, Cache, keys, logger ?? _logger);
+        return new CallAuthenticator(compiled, policies, validator, Cache, logger ?? _logger);
     }
 
     private void AssertNoLogContains(string secret)

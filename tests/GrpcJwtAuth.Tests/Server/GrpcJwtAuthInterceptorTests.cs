@@ -1,6 +1,7 @@
 using Grpc.Core;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
@@ -257,14 +258,13 @@ public class GrpcJwtAuthInterceptorTests
         configure?.Invoke(options);
 
         var compiled = CompiledAuthOptions.Create(options, _time);
-        var keys = new SigningKeyManager(compiled, null, _time, NullLogger<SigningKeyManager>.Instance);
+        var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
         var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         var authenticator = new CallAuthenticator(
             compiled,
             policies,
-            new JwtTokenValidator(keys, new CallerFactory(compiled)),
+            new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled)),
             new ValidatedTokenCache(compiled, _time),
-            keys,
             NullLogger<CallAuthenticator>.Instance);
         return new GrpcJwtAuthInterceptor(authenticator, policies, compiled, _time);
     }

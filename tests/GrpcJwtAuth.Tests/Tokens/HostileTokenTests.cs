@@ -6,6 +6,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Testing;
@@ -250,7 +251,8 @@ public class HostileTokenTests
         foreach (var (form, secret) in publicKeyForms)
         {
             Add($"HS256 keyed with the RSA public key ({form}), HMAC not allowed", HmacSigned(Header("HS256", "rsa-1"), payload, secret), AuthFailure.AlgorithmNotAllowed);
-            Add($"HS256 keyed with the RSA public key ({form}), HMAC allowed", HmacSigned(Header("HS256", "rsa-1"), payload, secret), AuthFailure.InvalidSignature, Trust.RsaAndHmac);
+            // The kid names the RSA key, which may verify RS/PS only, so the secret is never even tried.
+            Add($"HS256 keyed with the RSA public key ({form}), HMAC allowed", HmacSigned(Header("HS256", "rsa-1"), payload, secret), AuthFailure.AlgorithmNotAllowed, Trust.RsaAndHmac);
             // Without a kid every key is tried, and IdentityModel reports that none matched.
             Add($"HS256 keyed with the RSA public key ({form}), HMAC allowed, no kid", HmacSigned(Header("HS256", null), payload, secret), AuthFailure.SignatureKeyNotFound, Trust.RsaAndHmac);
         }
@@ -551,8 +553,8 @@ public class HostileTokenTests
     private JwtTokenValidator Create(GrpcJwtAuthOptions options, IRemoteKeySource? remote)
     {
         var compiled = CompiledAuthOptions.Create(options, _time);
-        var keys = new SigningKeyManager(compiled, remote, _time, NullLogger<SigningKeyManager>.Instance);
-        return new JwtTokenValidator(keys, new CallerFactory(compiled));
+        var keys = new SigningKeyManager(compiled.Issuers[0], remote, _time, NullLogger<SigningKeyManager>.Instance);
+        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled));
     }
 
     private static async Task<TokenCheck> ValidateAsync(JwtTokenValidator validator, string token) =>

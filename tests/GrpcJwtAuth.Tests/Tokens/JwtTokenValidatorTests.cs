@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Testing;
@@ -361,14 +362,15 @@ public class JwtTokenValidatorTests
     {
         var payload = Payload(expires: Now.AddMinutes(5));
         var none = TestTokenFactory.Raw("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload);
-        // An empty signature is refused by the pre-check; with signature bytes, by IdentityModel's RequireSignedTokens.
+        // An empty signature is refused by the pre-check; with signature bytes, because no key verifies 'none' (and
+        // IdentityModel's RequireSignedTokens behind that).
         return new TheoryData<string, string, string>
         {
             { "alg none, trailing dot", none, nameof(AuthFailure.MalformedToken) },
             { "alg none, no trailing dot", none.TrimEnd('.'), nameof(AuthFailure.MalformedToken) },
             { "alg none with the configured kid", TestTokenFactory.Raw("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload), nameof(AuthFailure.MalformedToken) },
-            { "alg none with the configured kid and signature bytes", TestTokenFactory.Raw("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln"), nameof(AuthFailure.InvalidSignature) },
-            { "alg none without kid, signature bytes", TestTokenFactory.Raw("{\"alg\":\"none\"}", payload, "c2ln"), nameof(AuthFailure.SignatureKeyNotFound) },
+            { "alg none with the configured kid and signature bytes", TestTokenFactory.Raw("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln"), nameof(AuthFailure.AlgorithmNotAllowed) },
+            { "alg none without kid, signature bytes", TestTokenFactory.Raw("{\"alg\":\"none\"}", payload, "c2ln"), nameof(AuthFailure.AlgorithmNotAllowed) },
             { "RS256 header, signature removed", TestTokenFactory.Raw(Header("RS256", "rsa-1"), payload), nameof(AuthFailure.MalformedToken) },
         };
     }
@@ -401,11 +403,12 @@ public class JwtTokenValidatorTests
     }
 
     [Fact]
-    public async Task ValidateAsync_Hs256SignedWithRsaPublicKeyPemWhileHmacAllowed_ReturnsInvalidSignature()
+    public async Task ValidateAsync_Hs256NamingTheRsaKeyWhileHmacAllowed_ReturnsAlgorithmNotAllowedWithoutTryingTheSecret()
     {
+        // The kid names the RSA key, which may verify RS/PS only: no HMAC check runs at all.
         var validator = CreateValidator(Rs256, Hs256);
 
-        Assert.Equal(AuthFailure.InvalidSignature, (await ValidateAsync(validator, KeyConfusionToken())).Failure);
+        Assert.Equal(AuthFailure.AlgorithmNotAllowed, (await ValidateAsync(validator, KeyConfusionToken())).Failure);
     }
 
     [Fact]
@@ -603,8 +606,8 @@ public class JwtTokenValidatorTests
         configure(options);
 
         var compiled = CompiledAuthOptions.Create(options, _time);
-        var keys = new SigningKeyManager(compiled, remote, _time, NullLogger<SigningKeyManager>.Instance);
-        return new JwtTokenValidator(keys, new CallerFactory(compiled));
+        var keys = new SigningKeyManager(compiled.Issuers[0], remote, _time, NullLogger<SigningKeyManager>.Instance);
+        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled));
     }
 
     private static async Task<TokenCheck> ValidateAsync(JwtTokenValidator validator, string token) =>

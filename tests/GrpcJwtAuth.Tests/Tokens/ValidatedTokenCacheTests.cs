@@ -1,29 +1,43 @@
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Testing;
+using GrpcJwtAuth.Tests.Keys;
 using GrpcJwtAuth.Tokens;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace GrpcJwtAuth.Tests.Tokens;
 
-public class ValidatedTokenCacheTests
+public sealed class ValidatedTokenCacheTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 3, 1, 8, 0, 0, TimeSpan.Zero);
     private static readonly TestSigningKey Key = TestSigningKey.Ec();
 
     private readonly FakeTimeProvider _time = new(Start);
+    private readonly FakeRemoteKeySource _source = new();
+    private readonly SigningKeyManager _issuer;
+
+    public ValidatedTokenCacheTests()
+    {
+        var options = CompiledAuthOptions.Create(new GrpcJwtAuthOptions { JwksUri = _source.Address }, _time);
+        _issuer = new SigningKeyManager(options.Issuers[0], _source, _time, NullLogger<SigningKeyManager>.Instance);
+        _source.Returns(Key);
+    }
+
+    public void Dispose() => _issuer.Dispose();
 
     [Fact]
     public void TryGet_AddedToken_HitsBySpanOfALargerString()
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, token, caller, keySetVersion: 3);
+        Admit(cache, token, caller);
 
         var header = "Bearer " + token;
 
-        Assert.True(cache.TryGet(header.AsSpan(7), 3, out var hit));
+        Assert.True(cache.TryGet(header.AsSpan(7), out var hit));
         Assert.Same(caller, hit);
     }
 
@@ -32,22 +46,24 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller);
 
         var altered = token[..^1] + (token[^1] == 'A' ? 'B' : 'A');
 
-        Assert.False(cache.TryGet(altered, 1, out _));
-        Assert.False(cache.TryGet(token.AsSpan(0, token.Length - 1), 1, out _));
+        Assert.False(cache.TryGet(altered, out _));
+        Assert.False(cache.TryGet(token.AsSpan(0, token.Length - 1), out _));
     }
 
     [Fact]
-    public void TryGet_OtherKeySetVersion_Misses()
+    public async Task TryGet_AfterTheIssuersKeysChanged_Misses()
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller);
 
-        Assert.False(cache.TryGet(token, 2, out _));
+        await RotateAsync();
+
+        Assert.False(cache.TryGet(token, out _));
     }
 
     [Fact]
@@ -55,13 +71,13 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create(skew: TimeSpan.FromSeconds(30));
         var (token, caller) = Mint(TimeSpan.FromMinutes(2));
-        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller);
 
         _time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(29));
-        Assert.True(cache.TryGet(token, 1, out _));
+        Assert.True(cache.TryGet(token, out _));
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(cache.TryGet(token, 1, out _));
+        Assert.False(cache.TryGet(token, out _));
     }
 
     [Fact]
@@ -69,26 +85,28 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create(maxEntryLifetime: TimeSpan.FromMinutes(1));
         var (token, caller) = Mint(TimeSpan.FromHours(1));
-        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller);
 
         _time.Advance(TimeSpan.FromSeconds(59));
-        Assert.True(cache.TryGet(token, 1, out _));
+        Assert.True(cache.TryGet(token, out _));
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(cache.TryGet(token, 1, out _));
+        Assert.False(cache.TryGet(token, out _));
     }
 
     [Fact]
-    public void Add_ExistingToken_ReplacesTheEntryForTheNewKeySet()
+    public async Task Add_ExistingToken_ReplacesTheEntryForTheNewKeySet()
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, token, caller, 1);
-        Admit(cache, token, caller, 2);
+        Admit(cache, token, caller);
+        await RotateAsync();
+        Assert.False(cache.TryGet(token, out _));
+
+        Admit(cache, token, caller);
 
         Assert.Equal(1, cache.Count);
-        Assert.False(cache.TryGet(token, 1, out _));
-        Assert.True(cache.TryGet(token, 2, out _));
+        Assert.True(cache.TryGet(token, out _));
     }
 
     [Fact]
@@ -98,39 +116,41 @@ public class ValidatedTokenCacheTests
         var tokens = Enumerable.Range(0, 5).Select(_ => Mint(TimeSpan.FromMinutes(10))).ToArray();
         foreach (var (token, caller) in tokens)
         {
-            Admit(cache, token, caller, 1);
+            Admit(cache, token, caller);
         }
 
         Assert.Equal(3, cache.Count);
-        Assert.True(cache.TryGet(tokens[0].Token, 1, out _));
-        Assert.False(cache.TryGet(tokens[4].Token, 1, out _));
+        Assert.True(cache.TryGet(tokens[0].Token, out _));
+        Assert.False(cache.TryGet(tokens[4].Token, out _));
     }
 
     [Fact]
-    public void Add_WhenFull_PurgesExpiredAndStaleEntriesAtMostOncePerSecond()
+    public async Task Add_WhenFull_PurgesExpiredAndStaleEntriesAtMostOncePerSecond()
     {
         var cache = Create(size: 2);
         var shortLived = Mint(TimeSpan.FromSeconds(1));
         var stale = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, shortLived.Token, shortLived.Caller, 1);
-        Admit(cache, stale.Token, stale.Caller, 1);
+        Admit(cache, shortLived.Token, shortLived.Caller);
+        Admit(cache, stale.Token, stale.Caller);
 
-        // Both entries are now useless: one expired (skew 0 here), the other belongs to key set 1.
+        // Both entries are now useless: one expired (skew 0 here), the other belongs to the replaced key set.
         _time.Advance(TimeSpan.FromSeconds(2));
+        await RotateAsync();
         var fresh = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, fresh.Token, fresh.Caller, 2);   // full: purges, then has room next time
+        Admit(cache, fresh.Token, fresh.Caller);   // full: purges, then has room next time
         Assert.Equal(0, cache.Count);
 
-        Admit(cache, fresh.Token, fresh.Caller, 2);
-        Assert.True(cache.TryGet(fresh.Token, 2, out _));
+        Admit(cache, fresh.Token, fresh.Caller);
+        Assert.True(cache.TryGet(fresh.Token, out _));
 
         // Within a second of the last purge, a full cache does not purge again.
         var other = Mint(TimeSpan.FromMinutes(10));
         var third = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, other.Token, other.Caller, 2);
-        Admit(cache, third.Token, third.Caller, 3);
+        Admit(cache, other.Token, other.Caller);
+        await RotateAsync();
+        Admit(cache, third.Token, third.Caller);
         Assert.Equal(2, cache.Count);
-        Assert.False(cache.TryGet(third.Token, 3, out _));
+        Assert.False(cache.TryGet(third.Token, out _));
     }
 
     [Fact]
@@ -138,11 +158,11 @@ public class ValidatedTokenCacheTests
     {
         var cache = Create(size: 0);
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller);
 
         Assert.False(cache.Enabled);
         Assert.Equal(0, cache.Count);
-        Assert.False(cache.TryGet(token, 1, out _));
+        Assert.False(cache.TryGet(token, out _));
     }
 
     [Fact]
@@ -155,12 +175,12 @@ public class ValidatedTokenCacheTests
         {
             foreach (var (token, caller) in chunk)
             {
-                Admit(cache, token, caller, 1);
+                Admit(cache, token, caller);
             }
         }))).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(50, cache.Count);
-        Assert.Equal(50, tokens.Count(t => cache.TryGet(t.Token, 1, out _)));
+        Assert.Equal(50, tokens.Count(t => cache.TryGet(t.Token, out _)));
     }
 
     [Fact]
@@ -169,13 +189,13 @@ public class ValidatedTokenCacheTests
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
 
-        cache.Add(token, caller, 1);
+        cache.Add(token, caller, _issuer, _issuer.Current);
         Assert.Equal(0, cache.Count);
-        Assert.False(cache.TryGet(token, 1, out _));
+        Assert.False(cache.TryGet(token, out _));
 
-        cache.Add(token, caller, 1);
+        cache.Add(token, caller, _issuer, _issuer.Current);
         Assert.Equal(1, cache.Count);
-        Assert.True(cache.TryGet(token, 1, out _));
+        Assert.True(cache.TryGet(token, out _));
     }
 
     [Fact]
@@ -186,28 +206,28 @@ public class ValidatedTokenCacheTests
         var header = "Bearer " + token;
         var slice = header.AsSpan(7);
 
-        cache.Add(slice, caller, 1);
-        cache.Add(slice, caller, 1);
+        cache.Add(slice, caller, _issuer, _issuer.Current);
+        cache.Add(slice, caller, _issuer, _issuer.Current);
 
         Assert.Equal(1, cache.Count);
-        Assert.True(cache.TryGet(token, 1, out var hit));
+        Assert.True(cache.TryGet(token, out var hit));
         Assert.Same(caller, hit);
-        Assert.False(cache.TryGet(header, 1, out _));
+        Assert.False(cache.TryGet(header, out _));
     }
 
     [Fact]
-    public void Add_RevalidatedAfterAKeyChange_ReplacesTheEntryInPlace()
+    public async Task Add_RevalidatedAfterAKeyChange_ReplacesTheEntryInPlace()
     {
         var cache = Create();
         var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-        Admit(cache, token, caller, 1);
+        Admit(cache, token, caller);
         var (_, newer) = Mint(TimeSpan.FromMinutes(10));
+        await RotateAsync();
 
-        cache.Add(("Bearer " + token).AsSpan(7), newer, 2);
+        cache.Add(("Bearer " + token).AsSpan(7), newer, _issuer, _issuer.Current);
 
         Assert.Equal(1, cache.Count);
-        Assert.False(cache.TryGet(token, 1, out _));
-        Assert.True(cache.TryGet(token, 2, out var hit));
+        Assert.True(cache.TryGet(token, out var hit));
         Assert.Same(newer, hit);
     }
 
@@ -218,17 +238,26 @@ public class ValidatedTokenCacheTests
         for (var i = 0; i < 500; i++)
         {
             var (token, caller) = Mint(TimeSpan.FromMinutes(10));
-            cache.Add(token, caller, 1);
+            cache.Add(token, caller, _issuer, _issuer.Current);
         }
 
         Assert.Equal(0, cache.Count);
     }
 
-    /// <summary>Validated twice: the cache admits a token on its second validation.</summary>
-    private static void Admit(ValidatedTokenCache cache, string token, JwtCaller caller, long keySetVersion)
+    /// <summary>Validated twice against the issuer's current keys: the cache admits a token on its second validation.</summary>
+    private void Admit(ValidatedTokenCache cache, string token, JwtCaller caller)
     {
-        cache.Add(token, caller, keySetVersion);
-        cache.Add(token, caller, keySetVersion);
+        var set = _issuer.Current;
+        cache.Add(token, caller, _issuer, set);
+        cache.Add(token, caller, _issuer, set);
+    }
+
+    /// <summary>Replaces the issuer's key set (a refresh), which every cached entry validated before no longer matches.</summary>
+    private async Task RotateAsync()
+    {
+        var before = _issuer.Current;
+        var after = await _issuer.RefreshAsync(RefreshTrigger.Scheduled).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotSame(before, after);
     }
 
     private ValidatedTokenCache Create(int size = 100, TimeSpan? skew = null, TimeSpan? maxEntryLifetime = null)
@@ -245,7 +274,7 @@ public class ValidatedTokenCacheTests
     private (string Token, JwtCaller Caller) Mint(TimeSpan lifetime)
     {
         var token = new TestTokenFactory(_time).Create(Key, subject: Guid.NewGuid().ToString("N"), lifetime: lifetime);
-        var caller = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), _time)).Create(new JsonWebToken(token));
+        var caller = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), _time)).Create(new JsonWebToken(token), "test");
         return (token, caller);
     }
 }

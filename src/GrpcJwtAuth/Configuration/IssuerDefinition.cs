@@ -1,0 +1,132 @@
+using GrpcJwtAuth.Keys;
+using Microsoft.IdentityModel.Tokens;
+
+namespace GrpcJwtAuth.Configuration;
+
+internal enum RemoteKeySourceKind
+{
+    None,
+    Discovery,
+    Jwks,
+}
+
+/// <summary>
+/// One trust domain, compiled at startup: the <c>iss</c> values it answers for, where its keys come from, and what its
+/// tokens must satisfy. A key belongs to exactly one issuer and is used only for tokens whose <c>iss</c> routes to it
+/// (RFC 8725 section 3.8): the keys of a key endpoint sign for the issuer the endpoint serves, a static key for the
+/// issuer it is configured with. Immutable.
+/// </summary>
+internal sealed class IssuerDefinition
+{
+    /// <summary>The name of the issuer the top-level settings describe.</summary>
+    public const string DefaultName = "default";
+
+    private readonly TokenValidationParameters _baseParameters;
+
+    public IssuerDefinition(
+        string name,
+        string[] issuers,
+        bool validateIssuer,
+        RemoteKeySourceKind remoteKind,
+        string? remoteAddress,
+        string? expectedDiscoveryIssuer,
+        IReadOnlyList<SigningKey> staticKeys,
+        string[] algorithms,
+        CompiledAuthOptions.Timing timing,
+        TokenValidationParameters baseParameters)
+    {
+        Name = name;
+        Issuers = issuers;
+        ValidateIssuer = validateIssuer;
+        RemoteKind = remoteKind;
+        RemoteAddress = remoteAddress;
+        ExpectedDiscoveryIssuer = expectedDiscoveryIssuer;
+        StaticKeys = staticKeys;
+        Algorithms = algorithms;
+        AutomaticRefreshInterval = timing.AutomaticRefreshInterval;
+        MinimumRefreshInterval = timing.MinimumRefreshInterval;
+        KeyFetchTimeout = timing.KeyFetchTimeout;
+        KeyRefreshWaitTimeout = timing.KeyRefreshWaitTimeout;
+        RequireHttpsMetadata = timing.RequireHttpsMetadata;
+        MaxKeyDocumentBytes = timing.MaxKeyDocumentBytes;
+        _baseParameters = baseParameters;
+    }
+
+    /// <summary>For logs, metrics and health: <see cref="DefaultName"/>, or the <c>iss</c> of a static key's issuer.</summary>
+    public string Name { get; }
+
+    /// <summary>
+    /// The exact <c>iss</c> values this issuer answers for. Empty for a discovery source without configured issuers: it
+    /// answers for the <c>issuer</c> its document names.
+    /// </summary>
+    public string[] Issuers { get; }
+
+    public bool ValidateIssuer { get; }
+
+    /// <summary>Whether the accepted <c>iss</c> is the one the discovery document names.</summary>
+    public bool UsesDiscoveredIssuer => Issuers.Length == 0 && RemoteKind == RemoteKeySourceKind.Discovery;
+
+    public RemoteKeySourceKind RemoteKind { get; }
+
+    public string? RemoteAddress { get; }
+
+    /// <summary>
+    /// The <c>issuer</c> a discovery document must name (OpenID Connect Discovery section 4.3, RFC 8414 section 3.3):
+    /// the authority it was fetched from. <see langword="null"/> when it cannot be derived from the address; the
+    /// document must then name one of <see cref="Issuers"/>.
+    /// </summary>
+    public string? ExpectedDiscoveryIssuer { get; }
+
+    public IReadOnlyList<SigningKey> StaticKeys { get; }
+
+    /// <summary>The algorithms this issuer's tokens may use: the allowed list, narrowed to what its keys can verify.</summary>
+    public string[] Algorithms { get; }
+
+    public TimeSpan AutomaticRefreshInterval { get; }
+
+    public TimeSpan MinimumRefreshInterval { get; }
+
+    public TimeSpan KeyFetchTimeout { get; }
+
+    public TimeSpan KeyRefreshWaitTimeout { get; }
+
+    public bool RequireHttpsMetadata { get; }
+
+    public int MaxKeyDocumentBytes { get; }
+
+    /// <summary>The validation parameters for one key set of this issuer; built when keys change, never per call.</summary>
+    public TokenValidationParameters ParametersFor(SigningKeySet set)
+    {
+        var parameters = _baseParameters.Clone();
+        parameters.ValidAlgorithms = Algorithms;
+        parameters.IssuerSigningKeyResolver = (_, token, keyId, _) =>
+            set.KeysFor(keyId, (token as Microsoft.IdentityModel.JsonWebTokens.JsonWebToken)?.Alg);
+        parameters.TryAllIssuerSigningKeys = false;
+        parameters.ValidIssuers = UsesDiscoveredIssuer
+            ? set.DiscoveredIssuer is null ? [] : [set.DiscoveredIssuer]
+            : Issuers;
+        return parameters;
+    }
+
+    /// <summary>
+    /// Whether a token naming <paramref name="issuer"/> belongs here by way of the discovery document: its exact
+    /// <c>issuer</c> once fetched; before that, the authority the document must name (trailing slash aside), so that
+    /// the call waits for the first fetch instead of being told its issuer is unknown.
+    /// </summary>
+    public bool AcceptsDiscoveredIssuer(string issuer, SigningKeySet current)
+    {
+        if (current.DiscoveredIssuer is { } discovered)
+        {
+            return string.Equals(discovered, issuer, StringComparison.Ordinal);
+        }
+
+        return ExpectedDiscoveryIssuer is { } expected && SameIgnoringTrailingSlash(expected, issuer);
+    }
+
+    /// <summary>Equal, or equal but for one trailing <c>/</c> on either side.</summary>
+    public static bool SameIgnoringTrailingSlash(string a, string b) =>
+        WithoutTrailingSlash(a).Equals(WithoutTrailingSlash(b), StringComparison.Ordinal);
+
+    private static ReadOnlySpan<char> WithoutTrailingSlash(string value) =>
+        value.EndsWith('/') ? value.AsSpan(0, value.Length - 1) : value.AsSpan();
+}
