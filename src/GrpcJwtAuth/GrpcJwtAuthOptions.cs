@@ -93,6 +93,12 @@ public sealed class GrpcJwtAuthOptions
     /// </summary>
     public TimeSpan JwksMinimumRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The largest discovery document or key set read from a key endpoint, in bytes; a larger answer is a failed fetch
+    /// (the last good keys stay in use). Real key sets are a few kilobytes. Defaults to 524288 (512 KiB).
+    /// </summary>
+    public int MaxKeyDocumentBytes { get; set; } = 512 * 1024;
+
     /// <summary>How long one fetch of the discovery document and key set may take. Defaults to 00:00:10.</summary>
     public TimeSpan KeyFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -31,7 +31,11 @@ public sealed class TestSigningKey
     /// <summary>The public key as a JWK (with <c>kid</c>, <c>alg</c>, <c>use: sig</c>), for a JWKS document.</summary>
     public JsonWebKey PublicJwk { get; }
 
-    public static TestSigningKey Rsa(string? keyId = "rsa-1", int bits = 2048, string algorithm = SecurityAlgorithms.RsaSha256)
+    /// <param name="keyId">The <c>kid</c>.</param>
+    /// <param name="bits">The modulus size.</param>
+    /// <param name="algorithm">The algorithm tokens are signed with.</param>
+    /// <param name="jwkAlgorithm">The <c>alg</c> the JWK declares: <paramref name="algorithm"/> when null, none when empty.</param>
+    public static TestSigningKey Rsa(string? keyId = "rsa-1", int bits = 2048, string algorithm = SecurityAlgorithms.RsaSha256, string? jwkAlgorithm = null)
     {
         var rsa = RSA.Create(bits);
         var publicRsa = RSA.Create();
@@ -40,26 +44,30 @@ public sealed class TestSigningKey
         var publicKey = new RsaSecurityKey(publicRsa) { KeyId = keyId };
         var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(publicKey);
         jwk.Use = "sig";
-        jwk.Alg = algorithm;
+        jwk.Alg = jwkAlgorithm ?? algorithm;
         return new TestSigningKey(privateKey, publicKey, algorithm, publicRsa.ExportSubjectPublicKeyInfoPem(), jwk);
     }
 
-    public static TestSigningKey Ec(string? keyId = "ec-1", string algorithm = SecurityAlgorithms.EcdsaSha256)
+    /// <param name="keyId">The <c>kid</c>.</param>
+    /// <param name="algorithm">The algorithm tokens are signed with.</param>
+    /// <param name="curve">The curve: the one <paramref name="algorithm"/> is defined on when null.</param>
+    /// <param name="jwkAlgorithm">The <c>alg</c> the JWK declares: <paramref name="algorithm"/> when null, none when empty.</param>
+    public static TestSigningKey Ec(
+        string? keyId = "ec-1", string algorithm = SecurityAlgorithms.EcdsaSha256, ECCurve? curve = null, string? jwkAlgorithm = null)
     {
-        var curve = algorithm switch
+        var ecdsa = ECDsa.Create(curve ?? algorithm switch
         {
             SecurityAlgorithms.EcdsaSha384 => ECCurve.NamedCurves.nistP384,
             SecurityAlgorithms.EcdsaSha512 => ECCurve.NamedCurves.nistP521,
             _ => ECCurve.NamedCurves.nistP256,
-        };
-        var ecdsa = ECDsa.Create(curve);
+        });
         var publicEcdsa = ECDsa.Create();
         publicEcdsa.ImportSubjectPublicKeyInfo(ecdsa.ExportSubjectPublicKeyInfo(), out _);
         var privateKey = new ECDsaSecurityKey(ecdsa) { KeyId = keyId };
         var publicKey = new ECDsaSecurityKey(publicEcdsa) { KeyId = keyId };
         var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(publicKey);
         jwk.Use = "sig";
-        jwk.Alg = algorithm;
+        jwk.Alg = jwkAlgorithm ?? algorithm;
         return new TestSigningKey(privateKey, publicKey, algorithm, publicEcdsa.ExportSubjectPublicKeyInfoPem(), jwk);
     }
 

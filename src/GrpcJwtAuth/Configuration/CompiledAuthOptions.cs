@@ -13,9 +13,6 @@ internal sealed class CompiledAuthOptions
 {
     public const string DiscoverySuffix = "/.well-known/openid-configuration";
 
-    /// <summary>The largest discovery document or key set read from a key endpoint, by default: 512 KiB.</summary>
-    public const int DefaultMaxKeyDocumentBytes = 512 * 1024;
-
     public static readonly string[] DefaultAsymmetricAlgorithms =
     [
         SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
@@ -114,7 +111,7 @@ internal sealed class CompiledAuthOptions
             options.KeyFetchTimeout,
             options.KeyRefreshWaitTimeout,
             options.RequireHttpsMetadata,
-            DefaultMaxKeyDocumentBytes);
+            options.MaxKeyDocumentBytes);
         string[]? configuredAlgorithms = options.ValidAlgorithms.Count > 0 ? options.ValidAlgorithms.Distinct(StringComparer.Ordinal).ToArray() : null;
         var baseParameters = new TokenValidationParameters
         {

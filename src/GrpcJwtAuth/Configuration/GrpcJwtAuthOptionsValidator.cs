@@ -229,6 +229,11 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             errors.Add($"{S}:TokenCacheMaxEntryLifetime is {options.TokenCacheMaxEntryLifetime}; it must be positive.");
         }
 
+        if (options.MaxKeyDocumentBytes is < 4 * 1024 or > 10 * 1024 * 1024)
+        {
+            errors.Add($"{S}:MaxKeyDocumentBytes is {options.MaxKeyDocumentBytes}; it must be between 4096 and 10485760.");
+        }
+
         if (options.MaxTokenLength is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{S}:MaxTokenLength is {options.MaxTokenLength}; it must be between 1024 and 1048576.");

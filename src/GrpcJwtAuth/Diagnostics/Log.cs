@@ -72,6 +72,16 @@ internal static partial class Log
         Message = "A token named an unknown kid, but keys were refreshed for that reason less than the minimum refresh interval ago.")]
     public static partial void UnknownKeyRefreshSuppressed(ILogger logger);
 
+    [LoggerMessage(EventId = 205, EventName = "KeySkipped", Level = LogLevel.Warning,
+        Message = "A key of issuer {IssuerName} (kid {KeyId}) from {Address} is not used: {Reason}.")]
+    public static partial void KeySkipped(ILogger logger, string issuerName, string? keyId, string address, string reason);
+
+    [LoggerMessage(EventId = 206, EventName = "DiscoveryIssuerMismatch", Level = LogLevel.Error,
+        Message = "The discovery document of issuer {IssuerName} at {Address} names the issuer {DocumentIssuer}, but it was fetched " +
+                  "for {ExpectedIssuer}; it is not used (OpenID Connect Discovery section 4.3). Check GrpcJwtAuth:Authority, " +
+                  "GrpcJwtAuth:MetadataAddress and GrpcJwtAuth:Issuers.")]
+    public static partial void DiscoveryIssuerMismatch(ILogger logger, string issuerName, string address, string documentIssuer, string expectedIssuer);
+
     [LoggerMessage(EventId = 204, EventName = "KeyRefreshWaitTimedOut", Level = LogLevel.Warning,
         Message = "A call waited {Timeout} for a key refresh and gave up; the refresh goes on in the background.")]
     public static partial void KeyRefreshWaitTimedOut(ILogger logger, TimeSpan timeout);

@@ -33,15 +33,18 @@ internal readonly record struct RejectedTokenClaims(string? Issuer, string? Subj
     }
 
     /// <summary>Cuts an unvalidated value for a log line: at most <see cref="MaxLength"/> characters, no control characters.</summary>
-    public static string? Sanitize(string? value)
+    public static string? Sanitize(string? value) => Sanitize(value, MaxLength);
+
+    /// <summary>Cuts an unvalidated value for a log line: at most <paramref name="maxLength"/> characters, no control characters.</summary>
+    public static string? Sanitize(string? value, int maxLength)
     {
         if (value is null)
         {
             return null;
         }
 
-        var cut = value.Length > MaxLength;
-        var kept = cut ? value.AsSpan(0, MaxLength) : value.AsSpan();
+        var cut = value.Length > maxLength;
+        var kept = cut ? value.AsSpan(0, maxLength) : value.AsSpan();
         if (!cut && !ContainsControl(kept))
         {
             return value;

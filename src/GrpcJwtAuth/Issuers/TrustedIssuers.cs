@@ -55,7 +55,7 @@ internal sealed class TrustedIssuers : IDisposable
     {
         var logger = loggerFactory.CreateLogger<SigningKeyManager>();
         var managers = options.Issuers
-            .Select(issuer => new SigningKeyManager(issuer, CreateSource(issuer, httpClientFactory), timeProvider, logger, metrics))
+            .Select(issuer => new SigningKeyManager(issuer, CreateSource(issuer, httpClientFactory, loggerFactory), timeProvider, logger, metrics))
             .ToArray();
         var issuers = new TrustedIssuers(managers, options.ValidateIssuer);
         metrics?.ObserveKeys(managers, timeProvider);
@@ -108,10 +108,14 @@ internal sealed class TrustedIssuers : IDisposable
         }
     }
 
-    private static IRemoteKeySource? CreateSource(IssuerDefinition issuer, IHttpClientFactory httpClientFactory) => issuer.RemoteKind switch
+    private static IRemoteKeySource? CreateSource(IssuerDefinition issuer, IHttpClientFactory httpClientFactory, ILoggerFactory loggerFactory)
     {
-        RemoteKeySourceKind.Discovery => new DiscoveryKeySource(issuer.RemoteAddress!, issuer.RequireHttpsMetadata, httpClientFactory),
-        RemoteKeySourceKind.Jwks => new JwksKeySource(issuer.RemoteAddress!, issuer.RequireHttpsMetadata, httpClientFactory),
-        _ => null,
-    };
+        var documents = new KeyDocumentClient(httpClientFactory, issuer.RequireHttpsMetadata, issuer.MaxKeyDocumentBytes);
+        return issuer.RemoteKind switch
+        {
+            RemoteKeySourceKind.Discovery => new DiscoveryKeySource(issuer, documents, loggerFactory.CreateLogger<DiscoveryKeySource>()),
+            RemoteKeySourceKind.Jwks => new JwksKeySource(issuer, documents, loggerFactory.CreateLogger<JwksKeySource>()),
+            _ => null,
+        };
+    }
 }

@@ -1,34 +1,65 @@
-using Microsoft.IdentityModel.Protocols;
+using System.Text.Json;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace GrpcJwtAuth.Keys;
 
 /// <summary>
-/// Keys from an OpenID Connect discovery document and the JWKS it points at, read by IdentityModel's
-/// <see cref="OpenIdConnectConfigurationRetriever"/> through the backchannel <see cref="HttpClient"/>.
+/// Keys from an OpenID Connect discovery document and the key set it names, both read within the size limit. A
+/// document is used only if its <c>issuer</c> is the one it was fetched for (OpenID Connect Discovery section 4.3,
+/// RFC 8414 section 3.3): the authority, a trailing slash aside, or one of the configured issuers when the address does
+/// not tell. Otherwise the fetch fails (the last good keys stay) and both names are logged (event 206).
 /// </summary>
-internal sealed class DiscoveryKeySource(string metadataAddress, bool requireHttps, IHttpClientFactory httpClientFactory)
-    : IRemoteKeySource
+internal sealed class DiscoveryKeySource(IssuerDefinition issuer, KeyDocumentClient documents, ILogger logger) : IRemoteKeySource
 {
-    public string Address => metadataAddress;
+    public string Address => issuer.RemoteAddress!;
 
     public async Task<RemoteKeys> FetchAsync(CancellationToken cancellationToken)
     {
-        var retriever = new HttpDocumentRetriever(httpClientFactory.CreateClient(GrpcJwtAuthDefaults.BackchannelHttpClientName))
+        var json = await documents.GetAsync(Address, cancellationToken).ConfigureAwait(false);
+        OpenIdConnectConfiguration document;
+        try
         {
-            RequireHttps = requireHttps,
-        };
-
-        var configuration = await OpenIdConnectConfigurationRetriever
-            .GetAsync(metadataAddress, retriever, cancellationToken)
-            .ConfigureAwait(false);
-
-        var keys = configuration.SigningKeys.Select(SigningKey.Of).ToArray();
-        if (keys.Length == 0)
+            document = OpenIdConnectConfiguration.Create(json);
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException or InvalidOperationException)
         {
-            throw new KeySourceException("The key set named by the discovery document holds no usable signing key.");
+            throw new KeySourceException("The discovery document is not a valid JSON object.", ex);
         }
 
-        return new RemoteKeys(keys, string.IsNullOrEmpty(configuration.Issuer) ? null : configuration.Issuer);
+        var documentIssuer = string.IsNullOrEmpty(document.Issuer) ? null : document.Issuer;
+        if (!IsExpected(issuer, documentIssuer))
+        {
+            var expected = issuer.ExpectedDiscoveryIssuer ?? string.Join(", ", issuer.Issuers);
+            Log.DiscoveryIssuerMismatch(logger, issuer.Name, Address, RejectedTokenClaims.Sanitize(documentIssuer, 256) ?? "(none)", expected);
+            throw new KeySourceException("The discovery document names another issuer than the one it was fetched for; it is not used.");
+        }
+
+        if (string.IsNullOrEmpty(document.JwksUri))
+        {
+            throw new KeySourceException("The discovery document names no jwks_uri.");
+        }
+
+        var jwks = await documents.GetAsync(document.JwksUri, cancellationToken).ConfigureAwait(false);
+        return new RemoteKeys(JwksParser.Parse(jwks, issuer.Name, document.JwksUri, logger), documentIssuer);
+    }
+
+    /// <summary>Whether a document naming <paramref name="documentIssuer"/> may be used for <paramref name="issuer"/>.</summary>
+    internal static bool IsExpected(IssuerDefinition issuer, string? documentIssuer)
+    {
+        if (issuer.ExpectedDiscoveryIssuer is { } expected)
+        {
+            return documentIssuer is not null && IssuerDefinition.SameIgnoringTrailingSlash(expected, documentIssuer);
+        }
+
+        if (issuer.Issuers.Length > 0)
+        {
+            return documentIssuer is not null && Array.IndexOf(issuer.Issuers, documentIssuer) >= 0;
+        }
+
+        // Neither the address nor the settings say which issuer to expect: allowed only with ValidateIssuer=false.
+        return !issuer.ValidateIssuer;
     }
 }

@@ -13,5 +13,8 @@ internal interface IRemoteKeySource
 /// <summary>Keys from one fetch, and the issuer the discovery document names (if any).</summary>
 internal sealed record RemoteKeys(IReadOnlyList<SigningKey> Keys, string? Issuer);
 
-/// <summary>The key source returned a document, but nothing in it can be used.</summary>
-internal sealed class KeySourceException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>The key source answered, but nothing in the answer can be used. The message quotes no document content.</summary>
+internal class KeySourceException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The key source answered with more than <see cref="GrpcJwtAuthOptions.MaxKeyDocumentBytes"/>.</summary>
+internal sealed class KeyDocumentTooLargeException(string message) : KeySourceException(message);

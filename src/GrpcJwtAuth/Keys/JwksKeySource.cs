@@ -1,39 +1,16 @@
-using Microsoft.IdentityModel.Protocols;
-using Microsoft.IdentityModel.Tokens;
+using GrpcJwtAuth.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace GrpcJwtAuth.Keys;
 
-/// <summary>Keys from a JSON Web Key Set address, parsed by IdentityModel's <see cref="JsonWebKeySet"/>.</summary>
-internal sealed class JwksKeySource(string jwksUri, bool requireHttps, IHttpClientFactory httpClientFactory)
-    : IRemoteKeySource
+/// <summary>Keys from a JSON Web Key Set address, read within the size limit and held to what each key declares.</summary>
+internal sealed class JwksKeySource(IssuerDefinition issuer, KeyDocumentClient documents, ILogger logger) : IRemoteKeySource
 {
-    public string Address => jwksUri;
+    public string Address => issuer.RemoteAddress!;
 
     public async Task<RemoteKeys> FetchAsync(CancellationToken cancellationToken)
     {
-        var retriever = new HttpDocumentRetriever(httpClientFactory.CreateClient(GrpcJwtAuthDefaults.BackchannelHttpClientName))
-        {
-            RequireHttps = requireHttps,
-        };
-
-        var document = await retriever.GetDocumentAsync(jwksUri, cancellationToken).ConfigureAwait(false);
-
-        JsonWebKeySet set;
-        try
-        {
-            set = new JsonWebKeySet(document);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new KeySourceException("The key set is not a valid JSON Web Key Set.", ex);
-        }
-
-        var keys = set.GetSigningKeys().Select(SigningKey.Of).ToArray();
-        if (keys.Length == 0)
-        {
-            throw new KeySourceException("The key set holds no usable signing key.");
-        }
-
-        return new RemoteKeys(keys, Issuer: null);
+        var json = await documents.GetAsync(Address, cancellationToken).ConfigureAwait(false);
+        return new RemoteKeys(JwksParser.Parse(json, issuer.Name, Address, logger), Issuer: null);
     }
 }

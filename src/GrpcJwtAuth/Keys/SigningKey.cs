@@ -40,6 +40,8 @@ internal sealed record SigningKey(SecurityKey Key, string[] Algorithms)
         return new SigningKey(key, Array.IndexOf(natural, declaredAlgorithm) >= 0 ? [declaredAlgorithm] : []);
     }
 
+    public static bool IsRsa(SecurityKey key) => key is RsaSecurityKey or X509SecurityKey { PublicKey: RSA };
+
     /// <summary>The algorithms a key of this type can verify: RS/PS for RSA, one ES per curve, HS for secrets.</summary>
     public static string[] AlgorithmsOf(SecurityKey key) => key switch
     {

@@ -50,8 +50,17 @@ public sealed class KeyServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    /// <summary>The base address, which is also the issuer its discovery document names.</summary>
+    /// <summary>The base address, which is also the issuer its discovery document names unless <see cref="DiscoveryIssuer"/> is set.</summary>
     public string Issuer => $"https://127.0.0.1:{Port}";
+
+    /// <summary>The <c>issuer</c> the discovery document names instead of <see cref="Issuer"/> (empty: none), for a document that lies.</summary>
+    public string? DiscoveryIssuer { get; set; }
+
+    /// <summary>The <c>jwks_uri</c> the discovery document names instead of <see cref="JwksUri"/> (empty: none).</summary>
+    public string? DiscoveryJwksUri { get; set; }
+
+    /// <summary>Whether answers declare their length (<c>Content-Length</c>) instead of being chunked.</summary>
+    public bool DeclareContentLength { get; set; }
 
     public string JwksUri => Issuer + JwksPath;
 
@@ -198,21 +207,43 @@ public sealed class KeyServer : IAsyncDisposable
 
         if (path == DiscoveryPath)
         {
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            var document = new Dictionary<string, string>
             {
-                ["issuer"] = Issuer,
-                ["jwks_uri"] = JwksUri,
-            }));
+                ["issuer"] = DiscoveryIssuer ?? Issuer,
+                ["jwks_uri"] = DiscoveryJwksUri ?? JwksUri,
+            };
+            foreach (var empty in document.Where(member => member.Value.Length == 0).ToList())
+            {
+                document.Remove(empty.Key);
+            }
+
+            await WriteJsonAsync(context, System.Text.Json.JsonSerializer.Serialize(document));
         }
         else if (path == JwksPath)
         {
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(jwks);
+            await WriteJsonAsync(context, jwks);
         }
         else
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
+        }
+    }
+
+    private async Task WriteJsonAsync(HttpContext context, string json)
+    {
+        context.Response.ContentType = "application/json";
+        if (DeclareContentLength)
+        {
+            context.Response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(json);
+        }
+
+        try
+        {
+            await context.Response.WriteAsync(json, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client stopped reading (a document over its size limit): nothing more to send.
         }
     }
 

@@ -233,6 +233,16 @@ public class GrpcJwtAuthOptionsValidatorTests
             "GrpcJwtAuth:KeyRefreshWaitTimeout is -00:00:01; it must not be negative."
         },
         {
+            "MaxKeyDocumentBytes too small",
+            options => options.MaxKeyDocumentBytes = 4095,
+            "GrpcJwtAuth:MaxKeyDocumentBytes is 4095; it must be between 4096 and 10485760."
+        },
+        {
+            "MaxKeyDocumentBytes too large",
+            options => options.MaxKeyDocumentBytes = 10 * 1024 * 1024 + 1,
+            "GrpcJwtAuth:MaxKeyDocumentBytes is 10485761; it must be between 4096 and 10485760."
+        },
+        {
             "MaxTokenLength too small",
             options => options.MaxTokenLength = 1023,
             "GrpcJwtAuth:MaxTokenLength is 1023; it must be between 1024 and 1048576."
@@ -472,10 +482,12 @@ public class GrpcJwtAuthOptionsValidatorTests
                 options.JwksAutomaticRefreshInterval = TimeSpan.FromSeconds(1);
                 options.KeyRefreshWaitTimeout = TimeSpan.Zero;
                 options.MaxTokenLength = 1024;
+                options.MaxKeyDocumentBytes = 4096;
             }
         },
         { "zero clock skew", options => options.ClockSkew = TimeSpan.Zero },
         { "largest MaxTokenLength", options => options.MaxTokenLength = 1024 * 1024 },
+        { "largest MaxKeyDocumentBytes", options => options.MaxKeyDocumentBytes = 10 * 1024 * 1024 },
         {
             "rules",
             options =>

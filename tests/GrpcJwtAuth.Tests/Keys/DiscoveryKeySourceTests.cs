@@ -1,103 +1,70 @@
-using System.Text.Json;
+using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Keys;
-using GrpcJwtAuth.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace GrpcJwtAuth.Tests.Keys;
 
+/// <summary>Which discovery documents may be used; fetching them is covered over HTTPS by the integration tests.</summary>
 public class DiscoveryKeySourceTests
 {
-    private const string Metadata = "https://issuer.test/.well-known/openid-configuration";
-    private const string Jwks = "https://issuer.test/keys";
-
-    private static readonly TestSigningKey Rsa = TestSigningKey.Rsa("rsa-1");
-
-    [Fact]
-    public async Task FetchAsync_DiscoveryDocument_ReturnsItsKeysAndIssuer()
+    [Theory]
+    [InlineData("https://idp.test", "https://idp.test", true)]
+    [InlineData("https://idp.test", "https://idp.test/", true)]
+    [InlineData("https://idp.test/", "https://idp.test", true)]
+    [InlineData("https://idp.test", "https://evil.test", false)]
+    [InlineData("https://idp.test", "https://idp.test/realm", false)]
+    [InlineData("https://idp.test", "https://IDP.test", false)]
+    [InlineData("https://idp.test", null, false)]
+    public void IsExpected_Authority_DocumentMustNameIt(string authority, string? documentIssuer, bool expected)
     {
-        var http = new StubHttpClientFactory()
-            .Respond(Metadata, Document("https://issuer.test", Jwks))
-            .Respond(Jwks, TestSigningKey.JwksJson(Rsa));
-        var source = new DiscoveryKeySource(Metadata, requireHttps: true, http);
+        var issuer = Issuer(options => options.Authority = authority);
 
-        var keys = await source.FetchAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.Equal(["rsa-1"], keys.Keys.Select(key => key.KeyId));
-        Assert.Equal("https://issuer.test", keys.Issuer);
-        Assert.Equal([new Uri(Metadata), new Uri(Jwks)], http.Requests);
-        Assert.All(http.ClientNames, name => Assert.Equal(GrpcJwtAuthDefaults.BackchannelHttpClientName, name));
-        Assert.Equal(Metadata, source.Address);
+        Assert.Equal(expected, DiscoveryKeySource.IsExpected(issuer, documentIssuer));
     }
 
-    [Fact]
-    public async Task FetchAsync_DocumentWithoutIssuer_ReturnsNullIssuer()
+    [Theory]
+    [InlineData("https://idp.test/realm/.well-known/openid-configuration", "https://idp.test/realm", true)]
+    [InlineData("https://idp.test/realm/.well-known/openid-configuration", "https://idp.test", false)]
+    public void IsExpected_StandardMetadataAddress_DocumentMustNameItsAuthority(string address, string documentIssuer, bool expected)
     {
-        var http = new StubHttpClientFactory()
-            .Respond(Metadata, Document(issuer: null, Jwks))
-            .Respond(Jwks, TestSigningKey.JwksJson(Rsa));
-        var source = new DiscoveryKeySource(Metadata, requireHttps: true, http);
+        var issuer = Issuer(options => options.MetadataAddress = address);
 
-        var keys = await source.FetchAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.Null(keys.Issuer);
+        Assert.Equal(expected, DiscoveryKeySource.IsExpected(issuer, documentIssuer));
     }
 
-    [Fact]
-    public async Task FetchAsync_EmptyKeySet_ThrowsKeySourceException()
+    [Theory]
+    [InlineData("https://b2c.test/tenant/v2.0/", true)]
+    [InlineData("https://b2c.test/tenant/v2.0", false)]
+    [InlineData("https://b2c.test/other/v2.0/", false)]
+    public void IsExpected_NonStandardMetadataAddress_DocumentMustNameAConfiguredIssuerExactly(string documentIssuer, bool expected)
     {
-        var http = new StubHttpClientFactory()
-            .Respond(Metadata, Document("https://issuer.test", Jwks))
-            .Respond(Jwks, "{\"keys\":[]}");
-        var source = new DiscoveryKeySource(Metadata, requireHttps: true, http);
-
-        var error = await Assert.ThrowsAsync<KeySourceException>(() => source.FetchAsync(CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.Equal("The key set named by the discovery document holds no usable signing key.", error.Message);
-    }
-
-    [Fact]
-    public async Task FetchAsync_DocumentWithoutJwksUri_ThrowsKeySourceException()
-    {
-        var http = new StubHttpClientFactory().Respond(Metadata, Document("https://issuer.test", jwksUri: null));
-        var source = new DiscoveryKeySource(Metadata, requireHttps: true, http);
-
-        await Assert.ThrowsAsync<KeySourceException>(() => source.FetchAsync(CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(10));
-    }
-
-    [Fact]
-    public async Task FetchAsync_HttpJwksUriWhileHttpsRequired_Throws()
-    {
-        const string httpJwks = "http://issuer.test/keys";
-        var http = new StubHttpClientFactory()
-            .Respond(Metadata, Document("https://issuer.test", httpJwks))
-            .Respond(httpJwks, TestSigningKey.JwksJson(Rsa));
-        var source = new DiscoveryKeySource(Metadata, requireHttps: true, http);
-
-        await Assert.ThrowsAnyAsync<Exception>(() => source.FetchAsync(CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.DoesNotContain(new Uri(httpJwks), http.Requests);
-    }
-
-    [Fact]
-    public async Task FetchAsync_MissingDocument_Throws()
-    {
-        var source = new DiscoveryKeySource(Metadata, requireHttps: true, new StubHttpClientFactory());
-
-        await Assert.ThrowsAnyAsync<Exception>(() => source.FetchAsync(CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(10));
-    }
-
-    private static string Document(string? issuer, string? jwksUri)
-    {
-        var document = new Dictionary<string, string>();
-        if (issuer is not null)
+        var issuer = Issuer(options =>
         {
-            document["issuer"] = issuer;
-        }
+            options.MetadataAddress = "https://b2c.test/tenant/v2.0/.well-known/openid-configuration?p=b2c_1_signin";
+            options.Issuers.Add("https://b2c.test/tenant/v2.0/");
+        });
 
-        if (jwksUri is not null)
+        Assert.Equal(expected, DiscoveryKeySource.IsExpected(issuer, documentIssuer));
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void IsExpected_NothingToCompareWith_OnlyWithoutIssuerValidation(bool validateIssuer, bool expected)
+    {
+        var issuer = Issuer(options =>
         {
-            document["jwks_uri"] = jwksUri;
-        }
+            options.MetadataAddress = "https://idp.test/metadata";
+            options.ValidateIssuer = validateIssuer;
+        });
 
-        return JsonSerializer.Serialize(document);
+        Assert.Equal(expected, DiscoveryKeySource.IsExpected(issuer, "https://anything.test"));
+    }
+
+    private static IssuerDefinition Issuer(Action<GrpcJwtAuthOptions> configure)
+    {
+        var options = new GrpcJwtAuthOptions();
+        configure(options);
+        return Assert.Single(CompiledAuthOptions.Create(options, new FakeTimeProvider()).Issuers);
     }
 }

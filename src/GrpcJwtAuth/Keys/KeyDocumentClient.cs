@@ -1,0 +1,83 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace GrpcJwtAuth.Keys;
+
+/// <summary>
+/// Reads a discovery document or key set over the backchannel <see cref="HttpClient"/>, never more than a limit:
+/// a declared <c>Content-Length</c> over it is refused before the body is read, and a body without one is read in
+/// chunks and abandoned as soon as it passes the limit, so a hostile or broken endpoint cannot make the server buffer
+/// megabytes (the client's own buffer allows 2 GB). HTTPS is required unless the settings allow plain HTTP, for the
+/// address asked for and for the one a redirect ended at.
+/// </summary>
+internal sealed class KeyDocumentClient(IHttpClientFactory httpClientFactory, bool requireHttps, int maxBytes)
+{
+    public int MaxBytes => maxBytes;
+
+    /// <summary>The body of a successful GET of <paramref name="address"/>, as text.</summary>
+    /// <exception cref="KeySourceException">The address is not HTTPS when required, the answer is not a success, or it is too large.</exception>
+    public async Task<string> GetAsync(string address, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || !IsAllowedScheme(uri))
+        {
+            throw new KeySourceException(
+                $"The key endpoint address '{address}' is not {(requireHttps ? "an https" : "an http(s)")} address; " +
+                $"{(requireHttps ? $"set {GrpcJwtAuthOptions.SectionName}:RequireHttpsMetadata=false to allow plain HTTP (development only)." : "fix the address.")}");
+        }
+
+        var client = httpClientFactory.CreateClient(GrpcJwtAuthDefaults.BackchannelHttpClientName);
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+
+        if (response.RequestMessage?.RequestUri is { } final && !IsAllowedScheme(final))
+        {
+            throw new KeySourceException($"The key endpoint '{address}' redirected to a plain HTTP address; only HTTPS is allowed.");
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            // The body is not quoted: it is whatever the endpoint chose to send.
+            throw new KeySourceException($"The key endpoint '{address}' answered HTTP {(int)response.StatusCode}.");
+        }
+
+        if (response.Content.Headers.ContentLength is { } declared && declared > maxBytes)
+        {
+            throw TooLarge(address);
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw TooLarge(address);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            try
+            {
+                return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)
+                    .GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            }
+            catch (DecoderFallbackException ex)
+            {
+                throw new KeySourceException($"The answer of the key endpoint '{address}' is not UTF-8 text.", ex);
+            }
+        }
+    }
+
+    private bool IsAllowedScheme(Uri uri) =>
+        uri.Scheme == Uri.UriSchemeHttps || (!requireHttps && uri.Scheme == Uri.UriSchemeHttp);
+
+    private KeyDocumentTooLargeException TooLarge(string address) => new(
+        $"The answer of the key endpoint '{address}' is larger than {maxBytes} bytes " +
+        $"({GrpcJwtAuthOptions.SectionName}:MaxKeyDocumentBytes); it is not used.");
+}
