@@ -63,6 +63,20 @@ public sealed class GrpcJwtAuthOptions
     /// </summary>
     public IList<string> ValidAlgorithms { get; } = new List<string>();
 
+    /// <summary>
+    /// Accepted <c>typ</c> header values, compared as media types (case-insensitive, with or without the
+    /// <c>application/</c> prefix). Tokens of other types, such as logout tokens, security events or DPoP proofs, are
+    /// rejected even when correctly signed (RFC 8725 section 3.11). When empty: <c>at+jwt</c> (RFC 9068) and
+    /// <c>JWT</c>. Defaults to empty.
+    /// </summary>
+    public IList<string> ValidTypes { get; } = new List<string>();
+
+    /// <summary>
+    /// Whether a token without a <c>typ</c> header is rejected. Many identity providers send none, so it is accepted
+    /// unless this is set. Defaults to <see langword="false"/>.
+    /// </summary>
+    public bool RequireTokenType { get; set; }
+
     /// <summary>Tolerance applied to <c>exp</c> and <c>nbf</c>. Defaults to 00:00:30.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -115,7 +115,7 @@ public class AuthBenchmarks
         var options = Options(cacheSize: 10_000, publicPem);
         var compiled = CompiledAuthOptions.Create(options, TimeProvider.System);
         _keys = new SigningKeyManager(compiled.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance, metrics);
-        _validator = new JwtTokenValidator(new TrustedIssuers([_keys], compiled.ValidateIssuer), new CallerFactory(compiled));
+        _validator = new JwtTokenValidator(new TrustedIssuers([_keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
         _cache = new ValidatedTokenCache(compiled, TimeProvider.System);
         _policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         _cachedAuthenticator = new CallAuthenticator(
@@ -145,7 +145,7 @@ public class AuthBenchmarks
         _uncachedAuthenticator = new CallAuthenticator(
             uncached,
             new MethodPolicyProvider(uncached, NullLogger<MethodPolicyProvider>.Instance),
-            new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), new CallerFactory(uncached)),
+            new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), new CallerFactory(uncached), uncached),
             new ValidatedTokenCache(uncached, TimeProvider.System),
             NullLogger<CallAuthenticator>.Instance,
             metrics,

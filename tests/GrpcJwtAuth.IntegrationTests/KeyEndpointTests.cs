@@ -240,6 +240,45 @@ public class KeyEndpointTests : IntegrationTest
     }
 
     [Fact]
+    public async Task Newly_published_kid_is_fetched_on_its_first_call_even_next_to_a_key_without_kid()
+    {
+        // A key without a kid is tried for any token; it must not make every kid look known, or rotation would wait
+        // for the next scheduled refresh.
+        var kidless = TestSigningKey.Ec(keyId: null);
+        var keys = await StartKeyServerAsync(kidless, TestKeys.Primary);
+        var server = await StartServerAsync(Jwks(keys), keys);
+        var tokens = new TestTokenFactory(TimeProvider.System);
+        await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Primary, issuer: keys.Issuer)));
+
+        keys.Publish(kidless, TestKeys.Primary, TestKeys.Next);
+        var rotated = await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Next, subject: "nina", issuer: keys.Issuer)));
+
+        Assert.Equal("nina", rotated.Subject);
+        Assert.Equal(2, keys.JwksHits);
+    }
+
+    [Fact]
+    public async Task Newly_published_kid_is_fetched_on_its_first_call_next_to_a_static_key_without_kid()
+    {
+        var keys = await StartKeyServerAsync(TestKeys.Primary);
+        var server = await StartServerAsync(
+            options =>
+            {
+                Discovery(keys)(options);
+                options.StaticKeys.Add(new GrpcJwtAuthStaticKey { Pem = TestKeys.Ec.PublicPem, Issuer = "https://services.test" });
+            },
+            keys);
+        var tokens = new TestTokenFactory(TimeProvider.System);
+        await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Primary, issuer: keys.Issuer)));
+
+        keys.Publish(TestKeys.Primary, TestKeys.Next);
+        var rotated = await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Next, subject: "otto", issuer: keys.Issuer)));
+
+        Assert.Equal("otto", rotated.Subject);
+        Assert.Equal(2, keys.JwksHits);
+    }
+
+    [Fact]
     public async Task Key_set_with_more_keys_than_the_limit_is_a_failed_fetch()
     {
         var many = Enumerable.Range(0, 101).Select(i => TestSigningKey.Ec("ec-" + i)).ToArray();

@@ -202,10 +202,11 @@ public class RemoteKeyTests : IntegrationTest
         await StartOutageAsync(keys, outage);
         var hitsBefore = keys.Hits(FirstPath(source));
 
-        // An unknown kid makes the server refresh; the refresh fails and the keys it held stay in use.
+        // An unknown kid makes the server refresh; the refresh fails and the keys it held stay in use. The caller is
+        // told to retry (Unavailable): it may well hold a key the source published just before going down.
         var unknown = tokens.Create(TestKeys.Next, issuer: keys.Issuer);
         await Rejection.AssertAsync(
-            () => server.Probe.CallUnaryAsync(Auth.Bearer(unknown)), StatusCode.Unauthenticated, Details.KeyNotFound, unknown);
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(unknown)), StatusCode.Unavailable, Details.KeyNotFoundSourceUnavailable, unknown);
         var reply = await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Primary, subject: "heidi", issuer: keys.Issuer)));
 
         Assert.Equal("heidi", reply.Subject);
@@ -267,7 +268,7 @@ public class RemoteKeyTests : IntegrationTest
         keys.PublishJwks(jwks);
         var unknown = tokens.Create(TestKeys.Next, issuer: keys.Issuer);
         await Rejection.AssertAsync(
-            () => server.Probe.CallUnaryAsync(Auth.Bearer(unknown)), StatusCode.Unauthenticated, Details.KeyNotFound, unknown);
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(unknown)), StatusCode.Unavailable, Details.KeyNotFoundSourceUnavailable, unknown);
 
         Assert.Equal(2, keys.JwksHits);
         Assert.Single(server.Logs.WithEvent("KeyRefreshFailedUsingLastKnownGood"));
@@ -293,7 +294,7 @@ public class RemoteKeyTests : IntegrationTest
             clock.Advance(minimumInterval);
             var next = tokens.Create(TestKeys.Next, issuer: keys.Issuer);
             await Rejection.AssertAsync(
-                () => server.Probe.CallUnaryAsync(Auth.Bearer(next)), StatusCode.Unauthenticated, Details.KeyNotFound, next);
+                () => server.Probe.CallUnaryAsync(Auth.Bearer(next)), StatusCode.Unavailable, Details.KeyNotFoundSourceUnavailable, next);
             var known = await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Primary, subject: "tom", issuer: keys.Issuer)));
             Assert.Equal("tom", known.Subject);
         }
@@ -308,6 +309,34 @@ public class RemoteKeyTests : IntegrationTest
         Assert.Equal("uma", accepted.Subject);
         Assert.True(server.Logs.WithEvent("KeyRefreshFailedUsingLastKnownGood").Count >= failures.Length);
         Assert.Empty(server.Logs.WithEvent(KeyRefreshFailedNoKeys));
+    }
+
+    [Fact]
+    public async Task Unknown_kid_while_the_source_is_down_stays_Unavailable_when_the_refresh_is_suppressed_and_becomes_KeyNotFound_once_it_answers()
+    {
+        var clock = new FakeTimeProvider(Start);
+        var tokens = new TestTokenFactory(clock);
+        var keys = await StartKeyServerAsync(TestKeys.Primary);
+        var server = await StartServerAsync(RemoteOptions(keys, Source.Jwks), keys, clock);
+        await server.Probe.CallUnaryAsync(Auth.Bearer(tokens.Create(TestKeys.Primary, issuer: keys.Issuer)));
+        var forged = tokens.Create(TestSigningKey.Rsa("never-published"), issuer: keys.Issuer);
+
+        keys.SetBehavior(KeyServerBehavior.Fail);
+        await Rejection.AssertAsync(
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(forged)), StatusCode.Unavailable, Details.KeyNotFoundSourceUnavailable, forged);
+
+        // Within the minimum interval no refresh runs; the last one failed, so the answer stays "retry".
+        var hits = keys.JwksHits;
+        await Rejection.AssertAsync(
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(forged)), StatusCode.Unavailable, Details.KeyNotFoundSourceUnavailable, forged);
+        Assert.Equal(hits, keys.JwksHits);
+
+        // The source answers again, without that kid: now the key is known not to exist.
+        keys.SetBehavior(KeyServerBehavior.Serve);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await server.Logs.WaitForEventCountAsync("KeysRefreshed", 2).DefaultTimeout();
+        await Rejection.AssertAsync(
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(forged)), StatusCode.Unauthenticated, Details.KeyNotFound, forged);
     }
 
     [Fact]

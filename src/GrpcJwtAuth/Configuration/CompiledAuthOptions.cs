@@ -37,6 +37,7 @@ internal sealed class CompiledAuthOptions
         TokenCacheSize = options.TokenCacheSize;
         TokenCacheMaxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         ValidateIssuer = options.ValidateIssuer;
+        TokenTypes = new TokenTypes(options.ValidTypes.Count > 0 ? options.ValidTypes : TokenTypes.Defaults, options.RequireTokenType);
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
         Issuers = CompileIssuers(options, Lifetime);
     }
@@ -45,6 +46,9 @@ internal sealed class CompiledAuthOptions
     public IReadOnlyList<IssuerDefinition> Issuers { get; }
 
     public bool ValidateIssuer { get; }
+
+    /// <summary>The <c>typ</c> values tokens may carry.</summary>
+    public TokenTypes TokenTypes { get; }
 
     public string[] RoleClaimTypes { get; }
 

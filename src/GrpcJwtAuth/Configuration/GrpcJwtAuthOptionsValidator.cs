@@ -165,6 +165,17 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
 
     private static void ValidateClaims(GrpcJwtAuthOptions options, List<string> errors)
     {
+        CheckEntries(options.ValidTypes, "ValidTypes", errors);
+        for (var i = 0; i < options.ValidTypes.Count; i++)
+        {
+            var type = options.ValidTypes[i];
+            if (!string.IsNullOrWhiteSpace(type)
+                && (type.Any(char.IsWhiteSpace) || (type.Contains('/', StringComparison.Ordinal) && !type.StartsWith("application/", StringComparison.OrdinalIgnoreCase))))
+            {
+                errors.Add($"{S}:ValidTypes:{i} '{type}' is not a JWT type; use a value such as 'at+jwt' or 'application/at+jwt'.");
+            }
+        }
+
         CheckEntries(options.RoleClaimTypes, "RoleClaimTypes", errors);
         CheckEntries(options.ScopeClaimTypes, "ScopeClaimTypes", errors);
     }

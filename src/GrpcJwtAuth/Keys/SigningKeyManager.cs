@@ -68,6 +68,26 @@ internal sealed class SigningKeyManager : IDisposable
     /// <summary>Whether keys come from the network (and so can be refreshed).</summary>
     public bool HasRemoteSource => _source is not null;
 
+    /// <summary>
+    /// Whether the key source cannot be relied on right now: its last fetch failed, or a fetch is still running (a
+    /// caller gave up waiting for it). Always false without a remote source.
+    /// </summary>
+    public bool SourceUnavailable
+    {
+        get
+        {
+            if (_source is null)
+            {
+                return false;
+            }
+
+            lock (_gate)
+            {
+                return _inflight is not null || _lastRefresh is { Succeeded: false };
+            }
+        }
+    }
+
     /// <summary>How the last fetch ended; <see langword="null"/> until one has (and always without a remote source).</summary>
     public KeyRefreshStatus? LastRefresh => _lastRefresh;
 
@@ -167,7 +187,7 @@ internal sealed class SigningKeyManager : IDisposable
         var started = _timeProvider.GetTimestamp();
         SigningKeySet result;
         bool succeeded;
-        string? errorType = null;
+        Exception? failure = null;
         try
         {
             using var timeout = new CancellationTokenSource(_issuer.KeyFetchTimeout, _timeProvider);
@@ -185,25 +205,30 @@ internal sealed class SigningKeyManager : IDisposable
             result = Build(previous.Version + 1, remote, _timeProvider.GetUtcNow());
             _current = result;
             succeeded = true;
-            Log.KeysRefreshed(_logger, result.Keys.Count, _issuer.Name, source.Address, trigger);
         }
         catch (Exception ex)
         {
             result = previous;
             succeeded = false;
-            errorType = ex.GetType().Name;
-            if (previous.IsEmpty)
-            {
-                Log.KeyRefreshFailedNoKeys(_logger, _issuer.Name, source.Address, trigger, ex);
-            }
-            else
-            {
-                Log.KeyRefreshFailedUsingLastKnownGood(
-                    _logger, _issuer.Name, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, ex);
-            }
+            failure = ex;
         }
 
+        // Counted before it is logged, so that whoever sees the line also sees the count.
+        var errorType = failure?.GetType().Name;
         _metrics?.KeyRefresh(_issuer.Name, trigger, succeeded, errorType, _timeProvider.GetElapsedTime(started));
+        if (failure is null)
+        {
+            Log.KeysRefreshed(_logger, result.Keys.Count, _issuer.Name, source.Address, trigger);
+        }
+        else if (previous.IsEmpty)
+        {
+            Log.KeyRefreshFailedNoKeys(_logger, _issuer.Name, source.Address, trigger, failure);
+        }
+        else
+        {
+            Log.KeyRefreshFailedUsingLastKnownGood(
+                _logger, _issuer.Name, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, failure);
+        }
 
         lock (_gate)
         {

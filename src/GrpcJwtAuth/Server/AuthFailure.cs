@@ -16,6 +16,7 @@ internal enum AuthFailure
 
     // Token
     MalformedToken,
+    TokenTypeNotAccepted,
     EncryptedToken,
     DuplicateTokenMember,
     UnsupportedTokenHeader,
@@ -32,6 +33,7 @@ internal enum AuthFailure
     AudienceNotAccepted,
     TokenInvalid,
     KeysUnavailable,
+    KeyNotFoundSourceUnavailable,
 
     // Authorization
     MissingRole,

@@ -39,6 +39,8 @@ internal static class AuthFailures
             "token too large");
         Set(AuthFailure.MalformedToken, Unauthenticated, "malformed_token",
             "token is not a well-formed signed JWT");
+        Set(AuthFailure.TokenTypeNotAccepted, Unauthenticated, "token_type_not_accepted",
+            "token type (typ header) not accepted: send an access token");
         Set(AuthFailure.EncryptedToken, Unauthenticated, "encrypted_token",
             "encrypted tokens (JWE) are not accepted");
         Set(AuthFailure.DuplicateTokenMember, Unauthenticated, "duplicate_token_member",
@@ -71,6 +73,8 @@ internal static class AuthFailures
             "token invalid");
         Set(AuthFailure.KeysUnavailable, StatusCode.Unavailable, "keys_unavailable",
             "signing keys unavailable: the key source could not be reached; retry later");
+        Set(AuthFailure.KeyNotFoundSourceUnavailable, StatusCode.Unavailable, "key_not_found_source_unavailable",
+            "signature key not found, and the key source could not be read to look for it; retry later");
         Set(AuthFailure.MissingRole, Denied, "missing_role",
             "missing required role");
         Set(AuthFailure.MissingScope, Denied, "missing_scope",

@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
 using GrpcJwtAuth.Rules;
+using GrpcJwtAuth.Tokens;
 using Microsoft.Extensions.Logging;
 
 namespace GrpcJwtAuth.Server;
@@ -117,7 +118,7 @@ internal sealed class GrpcJwtAuthInterceptor(
         }
     }
 
-    /// <summary>Watches the caller's token for the length of a streaming call; none for anonymous calls.</summary>
+    /// <summary>Watches the caller's token for the length of a streaming call, however far away its end; none for anonymous calls.</summary>
     private StreamExpiry? StartExpiry(ServerCallContext context)
     {
         if (!_endStreamsWhenTokenExpires || context.GetJwtCaller() is not { } caller)
@@ -125,7 +126,7 @@ internal sealed class GrpcJwtAuthInterceptor(
             return null;
         }
 
-        return StreamExpiry.Start(context, caller.ExpiresAt + _clockSkew, timeProvider);
+        return StreamExpiry.Start(context, SaturatingTime.Add(caller.ExpiresAt, _clockSkew), timeProvider);
     }
 
     /// <summary>

@@ -5,22 +5,27 @@ namespace GrpcJwtAuth.Server;
 /// <summary>
 /// Ends a streaming call when its token expires (<c>exp</c> + clock skew): a timer on the injected
 /// <see cref="TimeProvider"/> cancels the token the handler sees, so idle streams end too, and every later read or
-/// write fails. The interceptor then reports <c>Unauthenticated</c>.
+/// write fails. The interceptor then reports <c>Unauthenticated</c>. A timer cannot wait longer than about 49 days,
+/// so a far deadline is reached in steps of at most <see cref="LongestTimer"/>, each checking the clock again.
 /// </summary>
 internal sealed class StreamExpiry : IDisposable
 {
-    // Timers cannot be set much further out than this; a token living longer is not cut.
-    private static readonly TimeSpan LongestTimer = TimeSpan.FromDays(30);
+    /// <summary>The longest single wait; well under the ~49.7-day limit of system timers.</summary>
+    internal static readonly TimeSpan LongestTimer = TimeSpan.FromDays(30);
 
     private readonly CancellationTokenSource _cancellation;
+    private readonly DateTimeOffset _deadline;
+    private readonly TimeProvider _timeProvider;
     private readonly ITimer _timer;
     private volatile bool _expired;
 
-    private StreamExpiry(CancellationToken callCancelled, TimeSpan dueIn, TimeProvider timeProvider)
+    private StreamExpiry(CancellationToken callCancelled, DateTimeOffset deadline, TimeProvider timeProvider)
     {
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(callCancelled);
+        _deadline = deadline;
+        _timeProvider = timeProvider;
         _timer = timeProvider.CreateTimer(
-            static state => ((StreamExpiry)state!).Expire(), this, dueIn, Timeout.InfiniteTimeSpan);
+            static state => ((StreamExpiry)state!).OnTimer(), this, NextWait(), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Cancelled when the call is cancelled or the token expires.</summary>
@@ -28,17 +33,9 @@ internal sealed class StreamExpiry : IDisposable
 
     public bool Expired => _expired;
 
-    /// <summary>Starts watching, or returns <see langword="null"/> when the deadline is too far away to matter.</summary>
-    public static StreamExpiry? Start(ServerCallContext context, DateTimeOffset deadline, TimeProvider timeProvider)
-    {
-        var dueIn = deadline - timeProvider.GetUtcNow();
-        if (dueIn > LongestTimer)
-        {
-            return null;
-        }
-
-        return new StreamExpiry(context.CancellationToken, dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn, timeProvider);
-    }
+    /// <summary>Starts watching until <paramref name="deadline"/>, however far away it is.</summary>
+    public static StreamExpiry Start(ServerCallContext context, DateTimeOffset deadline, TimeProvider timeProvider) =>
+        new(context.CancellationToken, deadline, timeProvider);
 
     public void ThrowIfExpired()
     {
@@ -49,6 +46,32 @@ internal sealed class StreamExpiry : IDisposable
     }
 
     public static RpcException CreateException() => AuthFailures.Get(AuthFailure.TokenExpiredDuringCall).CreateException();
+
+    /// <summary>The next wait: until the deadline, at most <see cref="LongestTimer"/>, never negative.</summary>
+    private TimeSpan NextWait()
+    {
+        var dueIn = _deadline - _timeProvider.GetUtcNow();
+        return dueIn <= TimeSpan.Zero ? TimeSpan.Zero : dueIn > LongestTimer ? LongestTimer : dueIn;
+    }
+
+    private void OnTimer()
+    {
+        if (_timeProvider.GetUtcNow() >= _deadline)
+        {
+            Expire();
+            return;
+        }
+
+        try
+        {
+            // A step of a longer wait; _timer is set unless a zero wait fired inside CreateTimer, which ends above.
+            _timer?.Change(NextWait(), Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call ended first.
+        }
+    }
 
     private void Expire()
     {

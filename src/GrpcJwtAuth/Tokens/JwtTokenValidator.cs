@@ -1,4 +1,5 @@
 using GrpcJwtAuth.Claims;
+using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Server;
@@ -23,8 +24,10 @@ internal readonly record struct TokenCheck(
 /// issuer's algorithms, keys and settings only. A token whose <c>kid</c> that issuer does not hold waits (bounded)
 /// for a shared refresh of its keys, so a newly published key is accepted on its first call.
 /// </summary>
-internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory callers)
+internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory callers, CompiledAuthOptions options)
 {
+    private readonly TokenTypes _types = options.TokenTypes;
+
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public ValueTask<TokenCheck> ValidateAsync(string token, CancellationToken cancellationToken) =>
@@ -47,6 +50,13 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
         if (!TryRead(token, out var jwt, out var keyId, out var issuer, out var failure))
         {
             return ValueTask.FromResult(TokenCheck.Fail(failure, keyId));
+        }
+
+        // Another kind of JWT (a logout token, a security event, a DPoP proof) signed by a trusted key is still not an
+        // access token (RFC 8725 section 3.11).
+        if (!_types.Accepts(TypeOf(jwt)))
+        {
+            return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.TokenTypeNotAccepted, keyId));
         }
 
         // The claimed issuer chooses whose keys are looked at: no other issuer's key can ever verify this token.
@@ -89,7 +99,10 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
                 // Still unknown: only the issuer's keys without a kid (tried for any token) are left to try.
                 if (candidates.Length == 0)
                 {
-                    return TokenCheck.Fail(AuthFailure.SignatureKeyNotFound, keyId);
+                    // When the source could not be read, a legitimately re-keyed caller must learn to retry, not that
+                    // its token is bad; a forged token learns only that the source is down.
+                    return TokenCheck.Fail(
+                        keys.SourceUnavailable ? AuthFailure.KeyNotFoundSourceUnavailable : AuthFailure.SignatureKeyNotFound, keyId);
                 }
 
                 break;
@@ -151,6 +164,17 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
 
         failure = AuthFailure.None;
         return true;
+    }
+
+    /// <summary>The <c>typ</c> header: <see langword="null"/> when absent, empty when present but not a string.</summary>
+    private static string? TypeOf(JsonWebToken jwt)
+    {
+        if (!jwt.TryGetHeaderValue<object>(JwtHeaderParameterNames.Typ, out var value) || value is null)
+        {
+            return null;
+        }
+
+        return value as string ?? string.Empty;
     }
 
     /// <summary>Maps IdentityModel's exception types to reasons, most derived first.</summary>

@@ -25,31 +25,16 @@ internal sealed class LifetimeCheck(TimeProvider timeProvider, TimeSpan clockSke
         }
 
         var now = timeProvider.GetUtcNow().UtcDateTime;
-        if (notBefore is { } start && start > Add(now, clockSkew))
+        if (notBefore is { } start && start > SaturatingTime.Add(now, clockSkew))
         {
             throw new SecurityTokenNotYetValidException("The token is not yet valid.") { NotBefore = start };
         }
 
-        if (expires.Value < Add(now, -clockSkew))
+        if (expires.Value < SaturatingTime.Add(now, -clockSkew))
         {
             throw new SecurityTokenExpiredException("The token has expired.") { Expires = expires.Value };
         }
 
         return true;
-    }
-
-    private static DateTime Add(DateTime time, TimeSpan span)
-    {
-        if (span > TimeSpan.Zero && DateTime.MaxValue - time < span)
-        {
-            return DateTime.MaxValue;
-        }
-
-        if (span < TimeSpan.Zero && time - DateTime.MinValue < span.Negate())
-        {
-            return DateTime.MinValue;
-        }
-
-        return time + span;
     }
 }

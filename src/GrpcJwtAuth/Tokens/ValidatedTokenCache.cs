@@ -80,8 +80,8 @@ internal sealed class ValidatedTokenCache
         }
 
         var now = _timeProvider.GetUtcNow();
-        var validUntil = caller.ExpiresAt + _clockSkew;
-        var cap = now + _maxEntryLifetime;
+        var validUntil = SaturatingTime.Add(caller.ExpiresAt, _clockSkew);
+        var cap = SaturatingTime.Add(now, _maxEntryLifetime);
         var entry = new Entry(caller, issuer, keySet, (validUntil < cap ? validUntil : cap).UtcTicks);
 
         if (_lookup.TryGetValue(token, out _))

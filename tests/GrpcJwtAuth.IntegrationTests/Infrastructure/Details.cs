@@ -27,6 +27,8 @@ public static class Details
     public const string IssuerNotAccepted = "issuer not accepted";
     public const string AudienceNotAccepted = "audience not accepted";
     public const string KeysUnavailable = "signing keys unavailable: the key source could not be reached; retry later";
+    public const string KeyNotFoundSourceUnavailable = "signature key not found, and the key source could not be read to look for it; retry later";
+    public const string TokenTypeNotAccepted = "token type (typ header) not accepted: send an access token";
     public const string MissingRole = "missing required role";
     public const string MissingScope = "missing required scope";
 }

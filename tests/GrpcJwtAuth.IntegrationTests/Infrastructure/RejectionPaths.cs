@@ -110,6 +110,12 @@ public static class RejectionPaths
         var otherAudience = Token(keys, TestKeys.Primary, audience: "api://someone-else");
         Add("other audience", Unary, Unauthenticated, Details.AudienceNotAccepted, "audience_not_accepted", otherAudience,
             probe => probe.CallUnaryAsync(Auth.Bearer(otherAudience)));
+        var slashedAudience = Token(keys, TestKeys.Primary, audience: TestTokenFactory.DefaultAudience + "/");
+        Add("audience with a trailing slash", Unary, Unauthenticated, Details.AudienceNotAccepted, "audience_not_accepted", slashedAudience,
+            probe => probe.CallUnaryAsync(Auth.Bearer(slashedAudience)));
+        var logoutToken = TestTokenFactory.SignRaw("""{"alg":"RS256","kid":"rsa-1","typ":"logout+jwt"}""", Payload(keys), TestKeys.Primary);
+        Add("logout token", Unary, Unauthenticated, Details.TokenTypeNotAccepted, "token_type_not_accepted", logoutToken,
+            probe => probe.CallUnaryAsync(Auth.Bearer(logoutToken)));
         var otherIssuer = Token(keys, TestKeys.Primary, issuer: "https://evil.test");
         Add("other issuer", Unary, Unauthenticated, Details.IssuerNotAccepted, "issuer_not_accepted", otherIssuer,
             probe => probe.CallUnaryAsync(Auth.Bearer(otherIssuer)));

@@ -323,6 +323,16 @@ public class GrpcJwtAuthOptionsValidatorTests
             "GrpcJwtAuth:Rules:0 is empty."
         },
         {
+            "blank token type",
+            options => options.ValidTypes.Add(" "),
+            "GrpcJwtAuth:ValidTypes:0 is empty."
+        },
+        {
+            "token type of another top-level media type",
+            options => options.ValidTypes.Add("text/plain"),
+            "GrpcJwtAuth:ValidTypes:0 'text/plain' is not a JWT type; use a value such as 'at+jwt' or 'application/at+jwt'."
+        },
+        {
             "blank role claim type",
             options => options.RoleClaimTypes.Add(""),
             "GrpcJwtAuth:RoleClaimTypes:0 is empty."
@@ -486,6 +496,15 @@ public class GrpcJwtAuthOptionsValidatorTests
             }
         },
         { "zero clock skew", options => options.ClockSkew = TimeSpan.Zero },
+        {
+            "token types",
+            options =>
+            {
+                options.ValidTypes.Add("at+jwt");
+                options.ValidTypes.Add("application/JWT");
+                options.RequireTokenType = true;
+            }
+        },
         { "largest MaxTokenLength", options => options.MaxTokenLength = 1024 * 1024 },
         { "largest MaxKeyDocumentBytes", options => options.MaxKeyDocumentBytes = 10 * 1024 * 1024 },
         {

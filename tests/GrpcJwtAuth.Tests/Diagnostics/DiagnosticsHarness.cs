@@ -64,7 +64,7 @@ internal sealed class DiagnosticsHarness : IDisposable
         Authenticator = new CallAuthenticator(
             Options,
             policies,
-            new JwtTokenValidator(Issuers, new CallerFactory(Options)),
+            new JwtTokenValidator(Issuers, new CallerFactory(Options), Options),
             Cache,
             new FakeLogger<CallAuthenticator>(Logs),
             Metrics,

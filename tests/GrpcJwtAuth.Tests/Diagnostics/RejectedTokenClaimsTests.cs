@@ -72,6 +72,49 @@ public class RejectedTokenClaimsTests
         Assert.Equal(expected, RejectedTokenClaims.Sanitize(value));
     }
 
+    [Theory]
+    [InlineData("a\\u2028b", "line separator")]
+    [InlineData("a\\u2029b", "paragraph separator")]
+    [InlineData("a\\u202Eb", "right-to-left override")]
+    [InlineData("a\\u2066b", "left-to-right isolate")]
+    [InlineData("a\\u200Bb", "zero-width space")]
+    [InlineData("a\\u200Db", "zero-width joiner")]
+    [InlineData("a\\uFEFFb", "byte order mark")]
+    [InlineData("a\\u00ADb", "soft hyphen")]
+    [InlineData("a\\u0085b", "next line")]
+    [InlineData("a\\u009Bb", "C1 control sequence introducer")]
+    [InlineData("a\\u001Bb", "escape")]
+    [InlineData("a\\uE000b", "private use")]
+    [InlineData("a\\uD800b", "lone high surrogate")]
+    [InlineData("a\\uDC00b", "lone low surrogate")]
+    [InlineData("a\\u0378b", "unassigned")]
+    public void Sanitize_CharacterThatCouldChangeHowALineReads_IsReplaced(string escaped, string name)
+    {
+        var value = System.Text.RegularExpressions.Regex.Unescape(escaped);
+
+        Assert.True(RejectedTokenClaims.Sanitize(value) == "a?b", name);
+    }
+
+    [Theory]
+    [InlineData("caf\\u00e9")]
+    [InlineData("\\u5f20\\u4f1f")]
+    [InlineData("\\uD83D\\uDE00 smile")]
+    [InlineData("\\u0645\\u062D\\u0645\\u062F")]
+    public void Sanitize_PrintableTextInAnyScript_IsKeptAsItIs(string escaped)
+    {
+        var value = System.Text.RegularExpressions.Regex.Unescape(escaped);
+
+        Assert.Equal(value, RejectedTokenClaims.Sanitize(value));
+    }
+
+    [Fact]
+    public void Sanitize_CutInsideASurrogatePair_DropsTheHalfPair()
+    {
+        var value = new string('s', 63) + char.ConvertFromUtf32(0x1F600) + "tail";
+
+        Assert.Equal(new string('s', 63) + "…", RejectedTokenClaims.Sanitize(value));
+    }
+
     [Fact]
     public void Sanitize_LongValue_CutTo64CharactersAndAnEllipsis()
     {

@@ -39,6 +39,8 @@ public class AuthFailuresTests
 
     [Theory]
     [InlineData(nameof(AuthFailure.KeysUnavailable), StatusCode.Unavailable)]
+    [InlineData(nameof(AuthFailure.KeyNotFoundSourceUnavailable), StatusCode.Unavailable)]
+    [InlineData(nameof(AuthFailure.TokenTypeNotAccepted), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.MissingRole), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingScope), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.UnsupportedAuthorizationMetadata), StatusCode.PermissionDenied)]
@@ -59,7 +61,7 @@ public class AuthFailuresTests
         var failure = Enum.Parse<AuthFailure>(name);
         var expected = failure switch
         {
-            AuthFailure.KeysUnavailable => StatusCode.Unavailable,
+            AuthFailure.KeysUnavailable or AuthFailure.KeyNotFoundSourceUnavailable => StatusCode.Unavailable,
             AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.UnsupportedAuthorizationMetadata or AuthFailure.UnresolvedMethod
                 => StatusCode.PermissionDenied,
             _ => StatusCode.Unauthenticated,

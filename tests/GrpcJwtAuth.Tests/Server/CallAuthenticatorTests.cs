@@ -233,7 +233,7 @@ public class CallAuthenticatorTests
 
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
-        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled));
+        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
         var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
         Cache = new ValidatedTokenCache(compiled, _time);
         return new CallAuthenticator(compiled, policies, validator, Cache, logger ?? _logger);

@@ -116,6 +116,50 @@ public class GrpcJwtAuthInterceptorTests
     }
 
     [Fact]
+    public async Task ServerStreamingServerHandler_TokenLivingLongerThanATimerCanWait_EndsAtExpPlusSkew()
+    {
+        var context = Call("Bearer " + _tokens.Create(Key, lifetime: TimeSpan.FromDays(100)));
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var call = Create().ServerStreamingServerHandler<string, string>("hi", new RecordingWriter(), context, async (_, _, ctx) =>
+        {
+            waiting.SetResult();
+            await WhenCancelled(ctx.CancellationToken);
+        });
+        await waiting.Task.WaitAsync(TestTimeout);
+
+        // Four timer steps of at most 30 days each, the clock checked at every one.
+        for (var day = 0; day < 100; day += 10)
+        {
+            _time.Advance(TimeSpan.FromDays(10));
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(call.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call).WaitAsync(TestTimeout);
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task ServerStreamingServerHandler_TokenExpiringAtTheLastRepresentableSecond_RunsWithoutError()
+    {
+        var lifetime = new DateTime(9999, 12, 31, 23, 59, 59, DateTimeKind.Utc) - _time.GetUtcNow().UtcDateTime;
+        var context = Call("Bearer " + _tokens.Create(Key, lifetime: lifetime));
+        var writer = new RecordingWriter();
+
+        await Create().ServerStreamingServerHandler<string, string>("hi", writer, context, async (_, stream, _) =>
+        {
+            await stream.WriteAsync("one");
+            _time.Advance(TimeSpan.FromDays(365));
+            await stream.WriteAsync("two");
+        }).WaitAsync(TestTimeout);
+
+        Assert.Equal(["one", "two"], writer.Messages);
+    }
+
+    [Fact]
     public async Task ServerStreamingServerHandler_HandlerSwallowsTheCancellation_StillEndsUnauthenticated()
     {
         var context = Call("Bearer " + _tokens.Create(Key, lifetime: TimeSpan.FromMinutes(1)));
@@ -263,7 +307,7 @@ public class GrpcJwtAuthInterceptorTests
         var authenticator = new CallAuthenticator(
             compiled,
             policies,
-            new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled)),
+            new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled),
             new ValidatedTokenCache(compiled, _time),
             NullLogger<CallAuthenticator>.Instance);
         return new GrpcJwtAuthInterceptor(authenticator, policies, compiled, _time);

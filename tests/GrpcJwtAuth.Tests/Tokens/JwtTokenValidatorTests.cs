@@ -496,6 +496,23 @@ public class JwtTokenValidatorTests
     }
 
     [Fact]
+    public async Task ValidateAsync_UnknownKidWhileTheSourceIsDown_ReturnsKeyNotFoundSourceUnavailable()
+    {
+        var source = new FakeRemoteKeySource();
+        source.Returns(Rs256);
+        var validator = CreateValidator(options => options.JwksUri = "https://keys.test/jwks", source);
+        Assert.Equal(AuthFailure.None, (await ValidateAsync(validator, _tokens.Create(Rs256))).Failure);
+
+        source.Throws();
+        _time.Advance(TimeSpan.FromMinutes(10));
+        var check = await ValidateAsync(validator, _tokens.Create(Es256));
+
+        Assert.Equal(AuthFailure.KeyNotFoundSourceUnavailable, check.Failure);
+        Assert.Equal(2, source.Calls);
+        Assert.Equal(AuthFailure.None, (await ValidateAsync(validator, _tokens.Create(Rs256))).Failure);
+    }
+
+    [Fact]
     public async Task ValidateAsync_NoKeysAndRemoteSourceDown_ReturnsKeysUnavailable()
     {
         var source = new FakeRemoteKeySource();
@@ -607,7 +624,7 @@ public class JwtTokenValidatorTests
 
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], remote, _time, NullLogger<SigningKeyManager>.Instance);
-        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled));
+        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
     }
 
     private static async Task<TokenCheck> ValidateAsync(JwtTokenValidator validator, string token) =>

@@ -244,6 +244,17 @@ public sealed class ValidatedTokenCacheTests : IDisposable
         Assert.Equal(0, cache.Count);
     }
 
+    [Fact]
+    public void Add_TokenExpiringAtTheLastRepresentableSecond_IsCachedWithoutOverflow()
+    {
+        var cache = Create(skew: TimeSpan.FromSeconds(30));
+        var (token, caller) = Mint(DateTimeOffset.MaxValue.AddTicks(-(DateTimeOffset.MaxValue.Ticks % TimeSpan.TicksPerSecond)) - Start);
+
+        Admit(cache, token, caller);
+
+        Assert.True(cache.TryGet(token, out _));
+    }
+
     /// <summary>Validated twice against the issuer's current keys: the cache admits a token on its second validation.</summary>
     private void Admit(ValidatedTokenCache cache, string token, JwtCaller caller)
     {
