@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using GrpcJwtAuth.Shared;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
@@ -14,6 +15,7 @@ namespace GrpcJwtAuth.Client.Sources;
 public sealed class ClientCredentialsTokenProvider : IAccessTokenProvider
 {
     private const int MaxResponseBytes = 256 * 1024;
+    private const int MaxErrorLength = 256;
 
     private readonly Func<HttpClient> _httpClient;
     private readonly ClientCredentialsOptions _options;
@@ -150,12 +152,22 @@ public sealed class ClientCredentialsTokenProvider : IAccessTokenProvider
     private async Task<Uri> DiscoverAsync(CancellationToken cancellationToken)
     {
         var address = _options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
-        var retriever = new HttpDocumentRetriever(_httpClient()) { RequireHttps = _options.RequireHttps };
         OpenIdConnectConfiguration configuration;
         try
         {
-            var json = await retriever.GetDocumentAsync(address, cancellationToken).ConfigureAwait(false);
-            configuration = OpenIdConnectConfiguration.Create(json);
+            using var response = await _httpClient().GetAsync(CheckAddress(address, "Authority", _options.RequireHttps), HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+                .ConfigureAwait(false);
+            var body = response.IsSuccessStatusCode
+                ? await BoundedContent.ReadAsync(response.Content, MaxResponseBytes, cancellationToken).ConfigureAwait(false)
+                : null;
+            if (body is not { } bytes)
+            {
+                throw new IOException(response.IsSuccessStatusCode
+                    ? $"The answer is larger than {MaxResponseBytes} bytes."
+                    : $"HTTP {(int)response.StatusCode}.");
+            }
+
+            configuration = OpenIdConnectConfiguration.Create(Encoding.UTF8.GetString(bytes));
         }
         catch (Exception ex) when (ex is IOException or ArgumentException or HttpRequestException or JsonException)
         {
@@ -181,22 +193,18 @@ public sealed class ClientCredentialsTokenProvider : IAccessTokenProvider
         return endpoint;
     }
 
+    /// <summary>The body as JSON; <see langword="null"/> when empty, not JSON, or over <see cref="MaxResponseBytes"/> (never read past it).</summary>
     private static async Task<JsonDocument?> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentLength > MaxResponseBytes)
-        {
-            return null;
-        }
-
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        if (bytes.Length == 0 || bytes.Length > MaxResponseBytes)
+        var body = await BoundedContent.ReadAsync(response.Content, MaxResponseBytes, cancellationToken).ConfigureAwait(false);
+        if (body is not { Count: > 0 } bytes)
         {
             return null;
         }
 
         try
         {
-            return JsonDocument.Parse(bytes);
+            return JsonDocument.Parse(bytes.AsMemory());
         }
         catch (JsonException)
         {
@@ -210,10 +218,11 @@ public sealed class ClientCredentialsTokenProvider : IAccessTokenProvider
         if (document?.RootElement is { ValueKind: JsonValueKind.Object } root
             && root.TryGetProperty("error", out var errorElement) && errorElement.ValueKind == JsonValueKind.String)
         {
-            var error = errorElement.GetString();
+            // Written by the endpoint: cut and cleaned before it can reach a log line.
+            var error = SafeText.Sanitize(errorElement.GetString(), MaxErrorLength);
             var description = root.TryGetProperty("error_description", out var descriptionElement)
                 && descriptionElement.ValueKind == JsonValueKind.String
-                    ? descriptionElement.GetString()
+                    ? SafeText.Sanitize(descriptionElement.GetString(), MaxErrorLength)
                     : null;
             var message = description is null
                 ? $"The token endpoint refused the request (HTTP {status}): {error}."

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using GrpcJwtAuth.Shared;
 
 namespace GrpcJwtAuth.Keys;
 
@@ -41,36 +42,19 @@ internal sealed class KeyDocumentClient(IHttpClientFactory httpClientFactory, bo
             throw new KeySourceException($"The key endpoint '{address}' answered HTTP {(int)response.StatusCode}.");
         }
 
-        if (response.Content.Headers.ContentLength is { } declared && declared > maxBytes)
+        var body = await BoundedContent.ReadAsync(response.Content, maxBytes, cancellationToken).ConfigureAwait(false);
+        if (body is not { } bytes)
         {
             throw TooLarge(address);
         }
 
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        try
         {
-            var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    throw TooLarge(address);
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
-            try
-            {
-                return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)
-                    .GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-            }
-            catch (DecoderFallbackException ex)
-            {
-                throw new KeySourceException($"The answer of the key endpoint '{address}' is not UTF-8 text.", ex);
-            }
+            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new KeySourceException($"The answer of the key endpoint '{address}' is not UTF-8 text.", ex);
         }
     }
 

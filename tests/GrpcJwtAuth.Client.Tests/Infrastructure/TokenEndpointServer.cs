@@ -35,6 +35,9 @@ internal sealed class TokenEndpointServer : IAsyncDisposable
     private volatile Answer _token = new(200, """{"access_token":"opaque-token","token_type":"Bearer","expires_in":3600}""", "application/json");
     private volatile Answer? _discovery;
     private volatile TaskCompletionSource? _hold;
+    private readonly TaskCompletionSource _streamEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _stream;
+    private long _streamed;
 
     private TokenEndpointServer(WebApplication app)
     {
@@ -91,6 +94,17 @@ internal sealed class TokenEndpointServer : IAsyncDisposable
 
     public void AnswerDiscovery(int status, string body, string contentType = "application/json") => _discovery = new(status, body, contentType);
 
+    /// <summary>
+    /// Token requests get a 200 whose body starts a JSON object and then streams <paramref name="totalBytes"/> of
+    /// padding in chunks, without a Content-Length; <see cref="StreamedBytes"/> counts what was written before the
+    /// client stopped reading, and <see cref="StreamEnded"/> completes when writing stopped.
+    /// </summary>
+    public void StreamTokenResponses(long totalBytes) => _stream = totalBytes;
+
+    public long StreamedBytes => Interlocked.Read(ref _streamed);
+
+    public Task StreamEnded => _streamEnded.Task;
+
     /// <summary>Token requests wait for the returned source before they are answered.</summary>
     public TaskCompletionSource HoldTokenRequests() =>
         _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -137,6 +151,12 @@ internal sealed class TokenEndpointServer : IAsyncDisposable
             answer = _token;
         }
 
+        if (Interlocked.Read(ref _stream) is > 0 and var total && !request.Path.Value!.EndsWith(DiscoverySuffix, StringComparison.Ordinal))
+        {
+            await StreamAsync(context, total);
+            return;
+        }
+
         context.Response.StatusCode = answer.Status;
         context.Response.ContentType = answer.ContentType;
         if (answer.DropMidBody is { } drop)
@@ -150,6 +170,32 @@ internal sealed class TokenEndpointServer : IAsyncDisposable
         }
 
         await context.Response.WriteAsync(answer.Body, context.RequestAborted);
+    }
+
+    private async Task StreamAsync(HttpContext context, long total)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        var chunk = new byte[64 * 1024];
+        Array.Fill(chunk, (byte)' ');
+        try
+        {
+            await context.Response.Body.WriteAsync("{\"padding\":\""u8.ToArray(), context.RequestAborted);
+            for (var written = 0L; written < total; written += chunk.Length)
+            {
+                await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                Interlocked.Add(ref _streamed, chunk.Length);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The client stopped reading.
+        }
+        finally
+        {
+            _streamEnded.TrySetResult();
+        }
     }
 
     private sealed record Answer(int Status, string Body, string ContentType, TaskCompletionSource? DropMidBody = null);

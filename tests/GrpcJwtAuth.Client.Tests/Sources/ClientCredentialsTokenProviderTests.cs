@@ -270,6 +270,32 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTokenAsync_EndlessResponseWithoutLength_IsAbandonedAtTheLimit()
+    {
+        _server.StreamTokenResponses(totalBytes: 64L * 1024 * 1024);
+        var provider = CreateProvider();
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
+        await _server.StreamEnded.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Contains("not a JSON object", failure.Message, StringComparison.Ordinal);
+        Assert.InRange(_server.StreamedBytes, 1, 8L * 1024 * 1024);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_ErrorDescriptionWithControlAndFormatCharacters_IsQuotedCleaned()
+    {
+        _server.AnswerToken(400, """{"error":"invalid_client\u001b[31m","error_description":"bad\u2028\u202Eclient"}""");
+        var provider = CreateProvider();
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
+
+        Assert.Equal("invalid_client?[31m", failure.Error);
+        Assert.Equal("bad??client", failure.ErrorDescription);
+        Assert.Contains("invalid_client?[31m: bad??client", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_EndpointUnreachable_ThrowsAccessTokenExceptionNamingTheEndpoint()
     {
         var endpoint = $"http://127.0.0.1:{TokenEndpointServer.ClosedPort()}/token";
