@@ -99,8 +99,10 @@ internal sealed class IssuerDefinition
     {
         var parameters = _baseParameters.Clone();
         parameters.ValidAlgorithms = Algorithms;
-        parameters.IssuerSigningKeyResolver = (_, token, keyId, _) =>
-            set.KeysFor(keyId, (token as Microsoft.IdentityModel.JsonWebTokens.JsonWebToken)?.Alg);
+
+        // The signature is checked before IdentityModel parses the token (Tokens.SignatureCheck), with the keys
+        // SigningKeySet.Find chose; IdentityModel is handed that verified token and never tries a key itself.
+        parameters.SignatureValidator = Tokens.SignatureCheck.Verified;
         parameters.TryAllIssuerSigningKeys = false;
         parameters.ValidIssuers = UsesDiscoveredIssuer
             ? set.DiscoveredIssuer is null ? [] : [set.DiscoveredIssuer]

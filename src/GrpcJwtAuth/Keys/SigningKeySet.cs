@@ -24,7 +24,7 @@ internal enum KeyMatch
 /// An immutable snapshot of one issuer's keys, with the validation parameters compiled for them. Swapped atomically
 /// when keys change, so the request path reads one reference and never locks. Keys are looked up by <c>kid</c> and
 /// <c>alg</c> in tables built here, so a token is only ever checked against keys of its issuer that may verify its
-/// algorithm, and IdentityModel is handed exactly those (its own "try every key" fallback is off).
+/// algorithm.
 /// </summary>
 internal sealed class SigningKeySet
 {
@@ -99,7 +99,7 @@ internal sealed class SigningKeySet
     /// <summary>The <c>issuer</c> the discovery document named, when keys came from one.</summary>
     public string? DiscoveredIssuer { get; }
 
-    /// <summary>For <see cref="Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler"/>: resolves keys through <see cref="KeysFor"/>.</summary>
+    /// <summary>For <see cref="Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler"/>, once the signature is checked.</summary>
     public TokenValidationParameters Parameters { get; }
 
     /// <summary>When the remote part of this set was fetched; <see langword="null"/> for static keys only.</summary>
@@ -134,13 +134,6 @@ internal sealed class SigningKeySet
 
         keys = _byKeyId.GetValueOrDefault((keyId, algorithm), []);
         return keys.Length > 0 ? KeyMatch.Found : KeyMatch.AlgorithmNotAllowed;
-    }
-
-    /// <summary>The keys of <see cref="Find"/>, whatever the match: IdentityModel's key resolver.</summary>
-    public SecurityKey[] KeysFor(string? keyId, string? algorithm)
-    {
-        Find(keyId, algorithm ?? string.Empty, out var keys);
-        return keys;
     }
 
     private static void Add<TKey>(Dictionary<TKey, List<SecurityKey>> table, TKey key, SecurityKey value)

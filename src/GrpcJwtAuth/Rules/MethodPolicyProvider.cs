@@ -20,8 +20,8 @@ internal sealed class MethodPolicyProvider(CompiledAuthOptions options, ILogger<
     /// <summary>More endpoints than any application maps; past this, policies are resolved per call instead of kept.</summary>
     internal const int MaxEndpoints = 10_000;
 
-    // Endpoint does not override Equals: keyed by reference.
-    private readonly ConcurrentDictionary<Endpoint, MethodPolicy> _policies = new();
+    // Keyed by reference (Endpoint does not override Equals), without the virtual calls of the default comparer.
+    private readonly ConcurrentDictionary<Endpoint, MethodPolicy> _policies = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>How many endpoints have a resolved policy.</summary>
     public int Count => _policies.Count;

@@ -19,15 +19,25 @@ internal readonly record struct TokenCheck(
 }
 
 /// <summary>
-/// Validates tokens with IdentityModel's <see cref="JsonWebTokenHandler"/>. The token's <c>iss</c>, read before any
-/// key work, picks exactly one trusted issuer (<see cref="TrustedIssuers"/>); the token is then checked against that
-/// issuer's algorithms, keys and settings only. A token whose <c>kid</c> that issuer does not hold waits (bounded)
-/// for a shared refresh of its keys, so a newly published key is accepted on its first call.
+/// Validates tokens: everything that can turn a token away cheaply runs before any signature or parsing work, then the
+/// signature, then IdentityModel's <see cref="JsonWebTokenHandler"/> on the token whose signature held.
+/// <list type="number">
+/// <item>The pre-check (<see cref="TokenPrecheck"/>): shape, duplicates, times; it also reads <c>alg</c>, <c>kid</c>,
+/// <c>typ</c>, <c>iss</c>, <c>exp</c> and <c>nbf</c>.</item>
+/// <item><c>typ</c> (<see cref="TokenTypes"/>); the issuer the token's <c>iss</c> routes to (<see cref="TrustedIssuers"/>),
+/// whose algorithms, keys and settings alone are used from here on; <c>alg</c>; <c>exp</c>/<c>nbf</c>.</item>
+/// <item>The keys of that issuer for the token's <c>kid</c> and <c>alg</c>; a <c>kid</c> the issuer does not hold
+/// waits (bounded) for a shared refresh of its keys, so a newly published key is accepted on its first call.</item>
+/// <item>The signature, with IdentityModel's signature providers (<see cref="SignatureCheck"/>).</item>
+/// <item>IdentityModel parses the token and validates it (lifetime, audience, issuer), taking the checked signature
+/// as given.</item>
+/// </list>
+/// A forged token thus costs the pre-check and at most one signature check, whatever claims it carries.
 /// </summary>
 internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory callers, CompiledAuthOptions options)
 {
     private readonly TokenTypes _types = options.TokenTypes;
-
+    private readonly LifetimeCheck _lifetime = options.Lifetime;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public ValueTask<TokenCheck> ValidateAsync(string token, CancellationToken cancellationToken) =>
@@ -41,56 +51,60 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
     {
         // Shapes IdentityModel would accept or misreport (duplicate claims, crit, trailing bytes, odd exp values)
         // are turned away before it parses anything.
-        var precheck = TokenPrecheck.Check(token.Span);
+        var precheck = TokenPrecheck.Check(token.Span, out var facts);
         if (precheck != AuthFailure.None)
         {
-            return ValueTask.FromResult(TokenCheck.Fail(precheck));
+            return Failed(precheck, keyId: null);
         }
 
-        if (!TryRead(token, out var jwt, out var keyId, out var issuer, out var failure))
-        {
-            return ValueTask.FromResult(TokenCheck.Fail(failure, keyId));
-        }
+        var keyId = string.IsNullOrEmpty(facts.KeyId) ? null : facts.KeyId;
 
         // Another kind of JWT (a logout token, a security event, a DPoP proof) signed by a trusted key is still not an
         // access token (RFC 8725 section 3.11).
-        if (!_types.Accepts(TypeOf(jwt)))
+        if (!_types.Accepts(facts.Type))
         {
-            return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.TokenTypeNotAccepted, keyId));
+            return Failed(AuthFailure.TokenTypeNotAccepted, keyId);
         }
 
         // The claimed issuer chooses whose keys are looked at: no other issuer's key can ever verify this token.
-        var keys = issuers.Find(issuer);
+        var keys = issuers.Find(facts.Issuer);
         if (keys is null)
         {
-            return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.IssuerNotAccepted, keyId));
+            return Failed(AuthFailure.IssuerNotAccepted, keyId);
         }
 
-        // IdentityModel reports a disallowed alg as a signature failure (IDX10511): check it first, for the right
-        // reason and so that such a token never triggers a key refresh. An empty list allows nothing (fail closed).
-        var algorithm = jwt.Alg;
+        // An empty list allows nothing (fail closed).
+        var algorithm = facts.Algorithm;
         if (string.IsNullOrEmpty(algorithm) || Array.IndexOf(keys.Issuer.Algorithms, algorithm) < 0)
         {
-            return ValueTask.FromResult(TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId));
+            return Failed(AuthFailure.AlgorithmNotAllowed, keyId);
+        }
+
+        var lifetime = _lifetime.Check(facts.NotBefore, facts.Expires);
+        if (lifetime != AuthFailure.None)
+        {
+            return Failed(lifetime, keyId);
         }
 
         var set = keys.Current;
-        return set.Find(keyId, algorithm, out _) switch
+        return set.Find(keyId, algorithm, out var candidates) switch
         {
-            KeyMatch.Found => ValidateAsync(jwt, keyId, keys, set),
-            KeyMatch.AlgorithmNotAllowed => ValueTask.FromResult(TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId)),
-            _ => RefreshThenValidateAsync(jwt, keyId, algorithm, keys, set, cancellationToken),
+            KeyMatch.Found => ValueTask.FromResult(Validate(token, keyId, algorithm, candidates, keyIdMatched: keyId is not null, keys, set)),
+            KeyMatch.AlgorithmNotAllowed => Failed(AuthFailure.AlgorithmNotAllowed, keyId),
+            _ => RefreshThenValidateAsync(token, keyId, algorithm, keys, set, cancellationToken),
         };
     }
 
+    private static ValueTask<TokenCheck> Failed(AuthFailure failure, string? keyId) => ValueTask.FromResult(TokenCheck.Fail(failure, keyId));
+
     private async ValueTask<TokenCheck> RefreshThenValidateAsync(
-        JsonWebToken jwt, string? keyId, string algorithm, SigningKeyManager keys, SigningKeySet seen, CancellationToken cancellationToken)
+        ReadOnlyMemory<char> token, string? keyId, string algorithm, SigningKeyManager keys, SigningKeySet seen, CancellationToken cancellationToken)
     {
         var set = await keys.RefreshForUnknownKeyAsync(seen, cancellationToken).ConfigureAwait(false);
         switch (set.Find(keyId, algorithm, out var candidates))
         {
             case KeyMatch.Found:
-                break;
+                return Validate(token, keyId, algorithm, candidates, keyIdMatched: keyId is not null, keys, set);
             case KeyMatch.AlgorithmNotAllowed:
                 return TokenCheck.Fail(AuthFailure.AlgorithmNotAllowed, keyId);
             case KeyMatch.Empty:
@@ -105,76 +119,39 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
                         keys.SourceUnavailable ? AuthFailure.KeyNotFoundSourceUnavailable : AuthFailure.SignatureKeyNotFound, keyId);
                 }
 
-                break;
+                return Validate(token, keyId, algorithm, candidates, keyIdMatched: false, keys, set);
         }
-
-        return await ValidateAsync(jwt, keyId, keys, set).ConfigureAwait(false);
     }
 
-    private ValueTask<TokenCheck> ValidateAsync(JsonWebToken jwt, string? keyId, SigningKeyManager keys, SigningKeySet set)
+    /// <summary>Checks the signature, then has IdentityModel parse and validate the token. Synchronous: no I/O is left.</summary>
+    private TokenCheck Validate(
+        ReadOnlyMemory<char> token, string? keyId, string algorithm, SecurityKey[] candidates, bool keyIdMatched, SigningKeyManager keys, SigningKeySet set)
     {
-        var pending = _handler.ValidateTokenAsync(jwt, set.Parameters);
-        if (pending.IsCompletedSuccessfully)
+        if (!SignatureCheck.Verify(token.Span, algorithm, candidates, out var signingKey))
         {
-            return ValueTask.FromResult(Complete(pending.Result, keyId, keys, set));
+            // As IdentityModel reports it: the key the kid named did not verify it; or no key did.
+            return TokenCheck.Fail(keyIdMatched ? AuthFailure.InvalidSignature : AuthFailure.SignatureKeyNotFound, keyId);
         }
 
-        return AwaitAsync(pending, keyId, keys, set);
-    }
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(token) { SigningKey = signingKey };
+        }
+        catch (Exception)
+        {
+            // Whatever the parser says about hostile input stays here: the reason is enough.
+            return TokenCheck.Fail(AuthFailure.MalformedToken, keyId);
+        }
 
-    private async ValueTask<TokenCheck> AwaitAsync(Task<TokenValidationResult> pending, string? keyId, SigningKeyManager keys, SigningKeySet set) =>
-        Complete(await pending.ConfigureAwait(false), keyId, keys, set);
-
-    private TokenCheck Complete(TokenValidationResult result, string? keyId, SigningKeyManager keys, SigningKeySet set)
-    {
+        var pending = SignatureCheck.ValidateVerified(_handler, jwt, set.Parameters);
+        var result = pending.IsCompletedSuccessfully ? pending.Result : pending.GetAwaiter().GetResult();
         if (!result.IsValid || result.SecurityToken is not JsonWebToken validated)
         {
             return TokenCheck.Fail(MapException(result.Exception), keyId);
         }
 
         return new TokenCheck(AuthFailure.None, callers.Create(validated, keys.Issuer.Name), keyId, keys, set);
-    }
-
-    private static bool TryRead(
-        ReadOnlyMemory<char> token, out JsonWebToken jwt, out string? keyId, out string? issuer, out AuthFailure failure)
-    {
-        jwt = null!;
-        keyId = null;
-        issuer = null;
-        try
-        {
-            jwt = new JsonWebToken(token);
-            if (jwt.IsEncrypted)
-            {
-                failure = AuthFailure.EncryptedToken;
-                return false;
-            }
-
-            keyId = string.IsNullOrEmpty(jwt.Kid) ? null : jwt.Kid;
-
-            // Unvalidated: it only chooses whose keys to check the token with. Not a string means no issuer.
-            issuer = jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Iss, out var iss) ? iss : null;
-        }
-        catch (Exception)
-        {
-            // Whatever the parser says about hostile input stays here: the reason is enough.
-            failure = AuthFailure.MalformedToken;
-            return false;
-        }
-
-        failure = AuthFailure.None;
-        return true;
-    }
-
-    /// <summary>The <c>typ</c> header: <see langword="null"/> when absent, empty when present but not a string.</summary>
-    private static string? TypeOf(JsonWebToken jwt)
-    {
-        if (!jwt.TryGetHeaderValue<object>(JwtHeaderParameterNames.Typ, out var value) || value is null)
-        {
-            return null;
-        }
-
-        return value as string ?? string.Empty;
     }
 
     /// <summary>Maps IdentityModel's exception types to reasons, most derived first.</summary>

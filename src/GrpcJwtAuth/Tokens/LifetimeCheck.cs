@@ -1,40 +1,53 @@
+using GrpcJwtAuth.Server;
 using Microsoft.IdentityModel.Tokens;
 
 namespace GrpcJwtAuth.Tokens;
 
 /// <summary>
 /// <c>exp</c>/<c>nbf</c> checks on the injected <see cref="TimeProvider"/> (IdentityModel's own read the wall clock).
-/// Throws IdentityModel's exception types so each failure keeps its own reason.
+/// <see cref="Check"/> runs before any signature work and returns the reason; <see cref="Validate"/> is IdentityModel's
+/// lifetime validator after it, and throws IdentityModel's exception types so each failure keeps its own reason.
 /// </summary>
 internal sealed class LifetimeCheck(TimeProvider timeProvider, TimeSpan clockSkew)
 {
-    public bool Validate(DateTime? notBefore, DateTime? expires, SecurityToken? token, TokenValidationParameters parameters)
+    /// <summary>The reason a token with these times (seconds since 1970, as the pre-check read them) is not valid now.</summary>
+    public AuthFailure Check(long? notBefore, long? expires) => CheckTimes(ToDateTime(notBefore), ToDateTime(expires));
+
+    public bool Validate(DateTime? notBefore, DateTime? expires, SecurityToken? token, TokenValidationParameters parameters) =>
+        CheckTimes(notBefore, expires) switch
+        {
+            AuthFailure.None => true,
+            AuthFailure.NoExpiration => throw new SecurityTokenNoExpirationException("The token has no expiration time."),
+            AuthFailure.InvalidLifetime => throw new SecurityTokenInvalidLifetimeException("The token's nbf is after its exp.")
+            {
+                NotBefore = notBefore,
+                Expires = expires,
+            },
+            AuthFailure.TokenNotYetValid => throw new SecurityTokenNotYetValidException("The token is not yet valid.") { NotBefore = notBefore!.Value },
+            _ => throw new SecurityTokenExpiredException("The token has expired.") { Expires = expires!.Value },
+        };
+
+    private AuthFailure CheckTimes(DateTime? notBefore, DateTime? expires)
     {
         if (expires is null)
         {
-            throw new SecurityTokenNoExpirationException("The token has no expiration time.");
+            return AuthFailure.NoExpiration;
         }
 
         if (notBefore is { } nbf && nbf > expires.Value)
         {
-            throw new SecurityTokenInvalidLifetimeException("The token's nbf is after its exp.")
-            {
-                NotBefore = nbf,
-                Expires = expires,
-            };
+            return AuthFailure.InvalidLifetime;
         }
 
         var now = timeProvider.GetUtcNow().UtcDateTime;
         if (notBefore is { } start && start > SaturatingTime.Add(now, clockSkew))
         {
-            throw new SecurityTokenNotYetValidException("The token is not yet valid.") { NotBefore = start };
+            return AuthFailure.TokenNotYetValid;
         }
 
-        if (expires.Value < SaturatingTime.Add(now, -clockSkew))
-        {
-            throw new SecurityTokenExpiredException("The token has expired.") { Expires = expires.Value };
-        }
-
-        return true;
+        return expires.Value < SaturatingTime.Add(now, -clockSkew) ? AuthFailure.TokenExpired : AuthFailure.None;
     }
+
+    private static DateTime? ToDateTime(long? seconds) =>
+        seconds is { } value ? DateTimeOffset.FromUnixTimeSeconds(value).UtcDateTime : null;
 }

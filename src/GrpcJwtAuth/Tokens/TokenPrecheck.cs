@@ -48,13 +48,22 @@ internal static class TokenPrecheck
     }
 
     /// <summary>Checks the token's shape; <see cref="AuthFailure.None"/> when IdentityModel may take it from here.</summary>
-    public static AuthFailure Check(ReadOnlySpan<char> token)
+    public static AuthFailure Check(ReadOnlySpan<char> token) => Check(token, out _);
+
+    /// <summary>
+    /// Checks the token's shape and, while reading it, takes what the validator decides on before any signature or
+    /// parsing work: <c>alg</c>, <c>kid</c> and <c>typ</c> from the header, <c>iss</c>, <c>exp</c> and <c>nbf</c> from
+    /// the payload (top level only, each at most once since duplicates are refused). <c>alg</c>, <c>kid</c>,
+    /// <c>typ</c> and <c>iss</c> must be strings when present.
+    /// </summary>
+    public static AuthFailure Check(ReadOnlySpan<char> token, out TokenFacts facts)
     {
+        facts = default;
         var dots = token.Count('.');
         if (dots == 4)
         {
             // JWE compact serialization; only its header is looked at, to tell a JWE from five pieces of garbage.
-            return ReadSegment(token[..token.IndexOf('.')], Segment.EncryptedHeader);
+            return ReadSegment(token[..token.IndexOf('.')], Segment.EncryptedHeader, ref facts);
         }
 
         if (dots != 2)
@@ -74,8 +83,8 @@ internal static class TokenPrecheck
             return AuthFailure.MalformedToken;
         }
 
-        var failure = ReadSegment(header, Segment.Header);
-        return failure != AuthFailure.None ? failure : ReadSegment(payload, Segment.Payload);
+        var failure = ReadSegment(header, Segment.Header, ref facts);
+        return failure != AuthFailure.None ? failure : ReadSegment(payload, Segment.Payload, ref facts);
     }
 
     /// <summary>
@@ -109,7 +118,7 @@ internal static class TokenPrecheck
         _ => 63,
     };
 
-    private static AuthFailure ReadSegment(ReadOnlySpan<char> encoded, Segment segment)
+    private static AuthFailure ReadSegment(ReadOnlySpan<char> encoded, Segment segment, ref TokenFacts facts)
     {
         if (segment == Segment.EncryptedHeader && !IsCanonicalBase64Url(encoded))
         {
@@ -147,7 +156,7 @@ internal static class TokenPrecheck
             }
 
             var names = new MemberNames(bytes[maxDecoded..], ints[..maxMembers], ints[maxMembers..(2 * maxMembers)], ints[(2 * maxMembers)..]);
-            return ReadObject(bytes[..written], ref names, segment);
+            return ReadObject(bytes[..written], ref names, segment, ref facts);
         }
         finally
         {
@@ -163,7 +172,7 @@ internal static class TokenPrecheck
         }
     }
 
-    private static AuthFailure ReadObject(ReadOnlySpan<byte> json, ref MemberNames names, Segment segment)
+    private static AuthFailure ReadObject(ReadOnlySpan<byte> json, ref MemberNames names, Segment segment, ref TokenFacts facts)
     {
         // Exactly one object, nothing before or after it; checked without the reader for the common garbage.
         if (json.Length < 2 || json[0] != (byte)'{' || json[^1] != (byte)'}' || !Utf8.IsValid(json))
@@ -204,8 +213,8 @@ internal static class TokenPrecheck
 
                 var failure = segment switch
                 {
-                    Segment.Header => CheckHeaderParameter(name, ref reader),
-                    Segment.Payload => CheckClaim(name, ref reader),
+                    Segment.Header => CheckHeaderParameter(name, ref reader, ref facts),
+                    Segment.Payload => CheckClaim(name, ref reader, ref facts),
                     _ => AuthFailure.None,
                 };
                 if (failure != AuthFailure.None)
@@ -226,8 +235,23 @@ internal static class TokenPrecheck
         return AuthFailure.MalformedToken;
     }
 
-    private static AuthFailure CheckHeaderParameter(scoped ReadOnlySpan<byte> name, ref Utf8JsonReader reader)
+    private static AuthFailure CheckHeaderParameter(scoped ReadOnlySpan<byte> name, ref Utf8JsonReader reader, ref TokenFacts facts)
     {
+        if (name.SequenceEqual("alg"u8))
+        {
+            return TryTakeString(ref reader, out facts.Algorithm);
+        }
+
+        if (name.SequenceEqual("kid"u8))
+        {
+            return TryTakeString(ref reader, out facts.KeyId);
+        }
+
+        if (name.SequenceEqual("typ"u8))
+        {
+            return TryTakeString(ref reader, out facts.Type);
+        }
+
         // crit: extensions that must be understood; none are. zip: compressed payloads (JWE only, and a known
         // decompression-bomb vector). cty JWT: a nested token, whose inner claims would not be the ones validated.
         if (name.SequenceEqual("crit"u8) || name.SequenceEqual("zip"u8))
@@ -258,19 +282,49 @@ internal static class TokenPrecheck
         return AuthFailure.None;
     }
 
-    private static AuthFailure CheckClaim(scoped ReadOnlySpan<byte> name, ref Utf8JsonReader reader)
+    private static AuthFailure CheckClaim(scoped ReadOnlySpan<byte> name, ref Utf8JsonReader reader, ref TokenFacts facts)
     {
+        if (name.SequenceEqual("iss"u8))
+        {
+            return TryTakeString(ref reader, out facts.Issuer);
+        }
+
         if (!name.SequenceEqual("exp"u8) && !name.SequenceEqual("nbf"u8) && !name.SequenceEqual("iat"u8))
         {
             return AuthFailure.None;
         }
 
         // An integer literal (no fraction, no exponent) that a DateTime can hold.
-        return reader.TokenType == JsonTokenType.Number
-            && reader.TryGetInt64(out var seconds)
-            && seconds is >= 0 and <= LatestNumericDate
-            ? AuthFailure.None
-            : AuthFailure.InvalidTimeClaim;
+        if (reader.TokenType != JsonTokenType.Number
+            || !reader.TryGetInt64(out var seconds)
+            || seconds is < 0 or > LatestNumericDate)
+        {
+            return AuthFailure.InvalidTimeClaim;
+        }
+
+        if (name[0] == (byte)'e')
+        {
+            facts.Expires = seconds;
+        }
+        else if (name[0] == (byte)'n')
+        {
+            facts.NotBefore = seconds;
+        }
+
+        return AuthFailure.None;
+    }
+
+    /// <summary>The string the reader is on, unescaped as System.Text.Json (and so IdentityModel) reads it; anything else is malformed.</summary>
+    private static AuthFailure TryTakeString(ref Utf8JsonReader reader, out string? value)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            value = null;
+            return AuthFailure.MalformedToken;
+        }
+
+        value = reader.GetString();
+        return AuthFailure.None;
     }
 
     private static int Copy(ReadOnlySpan<byte> source, Span<byte> destination)
@@ -326,4 +380,18 @@ internal static class TokenPrecheck
             return name;
         }
     }
+}
+
+/// <summary>
+/// What <see cref="TokenPrecheck"/> read on its way through a token: <c>alg</c>, <c>kid</c>, <c>typ</c>, <c>iss</c>,
+/// <c>exp</c> and <c>nbf</c>, each <see langword="null"/> when absent. Unvalidated: the sender wrote them.
+/// </summary>
+internal struct TokenFacts
+{
+    public string? Algorithm;
+    public string? KeyId;
+    public string? Type;
+    public string? Issuer;
+    public long? Expires;
+    public long? NotBefore;
 }

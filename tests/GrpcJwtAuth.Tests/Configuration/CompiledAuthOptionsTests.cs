@@ -188,7 +188,7 @@ public class CompiledAuthOptionsTests
         Assert.Equal(["https://issuer.test/"], parameters.ValidIssuers);
         Assert.Empty(withoutIssuer.ValidIssuers);
         Assert.Null(parameters.IssuerSigningKeys);
-        Assert.NotNull(parameters.IssuerSigningKeyResolver);
+        Assert.NotNull(parameters.SignatureValidator);
     }
 
     [Fact]

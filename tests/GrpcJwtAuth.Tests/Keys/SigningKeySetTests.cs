@@ -106,16 +106,15 @@ public class SigningKeySetTests
     }
 
     [Fact]
-    public void KeysFor_IsWhatIdentityModelIsGiven()
+    public void Parameters_NeverLetIdentityModelTryKeysItself()
     {
         var set = Set(Of(KeyA), Of(NoKid));
 
-        Assert.Same(KeyA.PublicKey, Assert.Single(set.KeysFor("a", ES256)));
-        Assert.Same(NoKid.PublicKey, Assert.Single(set.KeysFor("rotated", ES256)));
-        Assert.Empty(set.KeysFor("a", null));
         Assert.False(set.Parameters.TryAllIssuerSigningKeys);
-        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(TestTokenFactory.Raw("{\"alg\":\"ES256\",\"kid\":\"a\"}", "{}", "c2ln"));
-        Assert.Same(KeyA.PublicKey, Assert.Single(set.Parameters.IssuerSigningKeyResolver(token.EncodedToken, token, "a", set.Parameters)));
+        Assert.Null(set.Parameters.IssuerSigningKeys);
+        Assert.Null(set.Parameters.IssuerSigningKeyResolver);
+        Assert.NotNull(set.Parameters.SignatureValidator);
+        Assert.Throws<SecurityTokenInvalidSignatureException>(() => set.Parameters.SignatureValidator("a.b.c", set.Parameters));
     }
 
     [Fact]

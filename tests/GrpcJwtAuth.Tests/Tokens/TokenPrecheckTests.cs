@@ -215,21 +215,56 @@ public partial class TokenPrecheckTests
         Assert.Equal(expected, TokenPrecheck.IsCanonicalBase64Url(segment));
     }
 
-    [Theory]
-    [InlineData(10)]
-    [InlineData(2_000)]
-    public void Check_WellFormedToken_AllocatesNothing(int extraClaims)
+    [Fact]
+    public void Check_WellFormedToken_AllocatesOnlyTheValuesItReadsWhateverTheOtherClaims()
     {
-        var claims = string.Concat(Enumerable.Range(0, extraClaims).Select(i => $",\"c{i}\":\"value {i}\""));
-        var token = Token(Header, Payload[..^1] + claims + "}");
-        Assert.Equal(AuthFailure.None, TokenPrecheck.Check(token));
+        long AllocatedFor(int extraClaims)
+        {
+            var claims = string.Concat(Enumerable.Range(0, extraClaims).Select(i => $",\"c{i}\":\"value {i}\""));
+            var token = Token(Header, Payload[..^1] + claims + "}");
+            Assert.Equal(AuthFailure.None, TokenPrecheck.Check(token, out _));
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var failure = TokenPrecheck.Check(token);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var failure = TokenPrecheck.Check(token, out _);
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal(AuthFailure.None, failure);
-        Assert.Equal(0, allocated);
+            Assert.Equal(AuthFailure.None, failure);
+            return allocated;
+        }
+
+        var few = AllocatedFor(10);
+
+        // alg, kid and iss as strings: a few dozen bytes each.
+        Assert.InRange(few, 1, 256);
+        Assert.Equal(few, AllocatedFor(2_000));
+    }
+
+    [Fact]
+    public void Check_WellFormedToken_ReadsAlgKidTypIssExpAndNbf()
+    {
+        var token = Token(
+            """{"alg":"ES256","kid":"k\u0031","typ":"at+jwt"}""",
+            """{"sub":"x","iss":"https://issuer.test","nbf":1700000000,"exp":1700000600,"nested":{"iss":"other","exp":1}}""");
+
+        Assert.Equal(AuthFailure.None, TokenPrecheck.Check(token, out var facts));
+
+        Assert.Equal("ES256", facts.Algorithm);
+        Assert.Equal("k1", facts.KeyId);
+        Assert.Equal("at+jwt", facts.Type);
+        Assert.Equal("https://issuer.test", facts.Issuer);
+        Assert.Equal(1700000600, facts.Expires);
+        Assert.Equal(1700000000, facts.NotBefore);
+    }
+
+    [Theory]
+    [InlineData("""{"alg":5,"kid":"k1"}""", """{"iss":"i"}""")]
+    [InlineData("""{"alg":"ES256","kid":["k1"]}""", """{"iss":"i"}""")]
+    [InlineData("""{"alg":"ES256","typ":null}""", """{"iss":"i"}""")]
+    [InlineData("""{"alg":"ES256"}""", """{"iss":{"a":1}}""")]
+    [InlineData("""{"alg":"ES256"}""", """{"iss":"\uD800"}""")]
+    public void Check_AlgKidTypOrIssNotAString_IsMalformed(string header, string payload)
+    {
+        Assert.Equal(AuthFailure.MalformedToken, TokenPrecheck.Check(Token(header, payload), out _));
     }
 
     [Property(MaxTest = 300)]
@@ -310,6 +345,17 @@ public partial class TokenPrecheckTests
                     }
 
                     var value = member.Value;
+                    if ((isHeader && member.Name is "alg" or "kid" or "typ") || (!isHeader && member.Name == "iss"))
+                    {
+                        if (value.ValueKind != JsonValueKind.String)
+                        {
+                            return AuthFailure.MalformedToken;
+                        }
+
+                        // Throws on a lone surrogate escape, as the pre-check's reader does.
+                        _ = value.GetString();
+                    }
+
                     if (isHeader && (member.Name is "crit" or "zip"
                         || (member.Name == "cty" && (value.ValueKind != JsonValueKind.String
                             || string.Equals(value.GetString(), "JWT", StringComparison.OrdinalIgnoreCase)
