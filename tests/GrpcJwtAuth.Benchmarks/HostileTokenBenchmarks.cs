@@ -24,6 +24,7 @@ namespace GrpcJwtAuth.Benchmarks;
 /// Run: dotnet run -c Release --project tests/GrpcJwtAuth.Benchmarks -- --filter '*HostileToken*'
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class HostileTokenBenchmarks
 {
     private const string Issuer = "https://issuer.bench";
