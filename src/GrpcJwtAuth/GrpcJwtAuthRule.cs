@@ -19,8 +19,15 @@ public sealed class GrpcJwtAuthRule
     public IList<string> Scopes { get; } = new List<string>();
 
     /// <summary>
-    /// Whether calls need no token at all; a token sent anyway is not validated. Cannot be combined with
-    /// <see cref="Roles"/> or <see cref="Scopes"/>. Defaults to <see langword="false"/>.
+    /// Names of ASP.NET Core authorization policies (<c>AddAuthorization(o =&gt; o.AddPolicy(...))</c>) the call must also
+    /// pass, every one of them. Defaults to empty.
+    /// </summary>
+    public IList<string> Policies { get; } = new List<string>();
+
+    /// <summary>
+    /// Whether calls need no token at all; a valid token sent anyway still authenticates the caller, an invalid one is
+    /// ignored. Cannot be combined with <see cref="Roles"/>, <see cref="Scopes"/> or <see cref="Policies"/>.
+    /// Defaults to <see langword="false"/>.
     /// </summary>
     public bool AllowAnonymous { get; set; }
 }

@@ -3,13 +3,14 @@ using System.Security.Claims;
 namespace GrpcJwtAuth;
 
 /// <summary>
-/// The authenticated caller of a gRPC call: the validated token's principal, roles and scopes. Immutable; the raw
-/// token is deliberately not kept here so that it cannot end up in a log by accident.
+/// The authenticated caller of a gRPC call: the validated token's claims, roles and scopes. Immutable and shared by
+/// every call that brings the same token; the raw token is deliberately not kept here so that it cannot end up in a log
+/// by accident. Each call's principal is <c>HttpContext.User</c>.
 /// </summary>
 public sealed class JwtCaller
 {
     internal JwtCaller(
-        JwtCallerIdentity identity,
+        IReadOnlyList<Claim> claims,
         string? subject,
         string? issuer,
         string? keyId,
@@ -19,7 +20,7 @@ public sealed class JwtCaller
         DateTimeOffset expiresAt,
         string issuerName)
     {
-        Principal = new JwtCallerPrincipal(identity, this);
+        Claims = claims;
         Subject = subject;
         Issuer = issuer;
         KeyId = keyId;
@@ -31,12 +32,11 @@ public sealed class JwtCaller
     }
 
     /// <summary>
-    /// The principal, also set as <c>HttpContext.User</c>. <c>IsInRole</c> works with the mapped roles. It is read-only:
-    /// calls that bring the same token share it (the validated-token cache keeps it), so adding or removing claims or
-    /// identities throws <see cref="InvalidOperationException"/>; <see cref="ClaimsPrincipal.Clone"/> gives a copy
-    /// that can be changed.
+    /// The token's claims as sent, plus one <see cref="ClaimTypes.Role"/> claim per mapped role. Shared by every call
+    /// that brings the same token and never changed; each call's principal (<c>HttpContext.User</c>) starts from them
+    /// and is that call's own to change.
     /// </summary>
-    public ClaimsPrincipal Principal { get; }
+    public IReadOnlyList<Claim> Claims { get; }
 
     /// <summary>The <c>sub</c> claim, if any.</summary>
     public string? Subject { get; }
@@ -71,53 +71,4 @@ public sealed class JwtCaller
 
     /// <summary>Whether the caller has <paramref name="scope"/> (ordinal comparison).</summary>
     public bool HasScope(string scope) => Array.IndexOf(ScopeArray, scope) >= 0;
-}
-
-/// <summary>
-/// The principal of a <see cref="JwtCaller"/>, pointing back at it, so no per-call feature is needed. Read-only,
-/// because every call with the same token shares it: a handler that added an identity would otherwise hand it to the
-/// next caller of that token.
-/// </summary>
-internal sealed class JwtCallerPrincipal(JwtCallerIdentity identity, JwtCaller caller) : ClaimsPrincipal(identity)
-{
-    public JwtCaller Caller { get; } = caller;
-
-    public override void AddIdentity(ClaimsIdentity identity) => throw JwtCallerIdentity.ReadOnly();
-
-    public override void AddIdentities(IEnumerable<ClaimsIdentity> identities) => throw JwtCallerIdentity.ReadOnly();
-
-    /// <summary>A changeable copy: a plain <see cref="ClaimsPrincipal"/> over changeable copies of the identities.</summary>
-    public override ClaimsPrincipal Clone()
-    {
-        var copies = new List<ClaimsIdentity>();
-        foreach (var identity in Identities)
-        {
-            copies.Add(identity.Clone());
-        }
-
-        return new ClaimsPrincipal(copies);
-    }
-}
-
-/// <summary>
-/// The identity of a validated token: its claims as sent plus the mapped roles. Read-only for the same reason as
-/// <see cref="JwtCallerPrincipal"/>; <see cref="Clone"/> returns a plain, changeable <see cref="ClaimsIdentity"/>.
-/// </summary>
-internal sealed class JwtCallerIdentity(IEnumerable<Claim> claims, string authenticationType, string nameType, string roleType)
-    : ClaimsIdentity(claims, authenticationType, nameType, roleType)
-{
-    public override void AddClaim(Claim claim) => throw ReadOnly();
-
-    public override void AddClaims(IEnumerable<Claim?> claims) => throw ReadOnly();
-
-    public override void RemoveClaim(Claim? claim) => throw ReadOnly();
-
-    /// <summary>Never removes anything: the identity is shared by every call with the same token.</summary>
-    public override bool TryRemoveClaim(Claim? claim) => false;
-
-    public override ClaimsIdentity Clone() => new(this);
-
-    internal static InvalidOperationException ReadOnly() => new(
-        "The principal of a validated JWT is shared by every call that brings the same token and cannot be changed. " +
-        "Use HttpContext.User.Clone() and set the copy as HttpContext.User to change it for this call.");
 }

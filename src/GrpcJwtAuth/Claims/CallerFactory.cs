@@ -15,7 +15,7 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
 
     public JwtCaller Create(JsonWebToken token, string issuerName)
     {
-        var claims = new List<Claim>();
+        var claims = new List<Claim>(capacity: 16);
         List<string>? roles = null;
         List<string>? scopes = null;
 
@@ -46,9 +46,8 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
             claims.Add(new Claim(ClaimTypes.Role, role, ClaimValueTypes.String, issuer));
         }
 
-        var identity = new JwtCallerIdentity(claims, GrpcJwtAuthDefaults.AuthenticationType, "name", ClaimTypes.Role);
         return new JwtCaller(
-            identity,
+            claims,
             NullIfEmpty(token.Subject),
             NullIfEmpty(issuer),
             NullIfEmpty(token.Kid),

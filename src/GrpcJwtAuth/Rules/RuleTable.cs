@@ -60,5 +60,6 @@ internal sealed class RuleTable
             rule.Prefix,
             rule.Roles.Distinct(StringComparer.Ordinal).ToArray(),
             rule.Scopes.Distinct(StringComparer.Ordinal).ToArray(),
-            rule.AllowAnonymous)));
+            rule.AllowAnonymous,
+            rule.Policies.Distinct(StringComparer.Ordinal).ToArray())));
 }

@@ -34,10 +34,12 @@ internal enum AuthFailure
     TokenInvalid,
     KeysUnavailable,
     KeyNotFoundSourceUnavailable,
+    RejectedByEvent,
 
     // Authorization
     MissingRole,
     MissingScope,
-    UnsupportedAuthorizationMetadata,
+    PolicyFailed,
+    PolicyNotFound,
     UnresolvedMethod,
 }

@@ -75,12 +75,16 @@ internal static class AuthFailures
             "signing keys unavailable: the key source could not be reached; retry later");
         Set(AuthFailure.KeyNotFoundSourceUnavailable, StatusCode.Unavailable, "key_not_found_source_unavailable",
             "signature key not found, and the key source could not be read to look for it; retry later");
+        Set(AuthFailure.RejectedByEvent, Unauthenticated, "rejected_by_event",
+            "token rejected");
         Set(AuthFailure.MissingRole, Denied, "missing_role",
             "missing required role");
         Set(AuthFailure.MissingScope, Denied, "missing_scope",
             "missing required scope");
-        Set(AuthFailure.UnsupportedAuthorizationMetadata, Denied, "unsupported_authorization",
-            "method requires an authorization policy the server cannot evaluate");
+        Set(AuthFailure.PolicyFailed, Denied, "policy_failed",
+            "authorization policy failed");
+        Set(AuthFailure.PolicyNotFound, Denied, "policy_not_found",
+            "method requires an authorization policy the server does not define");
         Set(AuthFailure.UnresolvedMethod, Denied, "unresolved_method",
             "the server could not tie this call to a routed gRPC method, so its policy is unknown");
 

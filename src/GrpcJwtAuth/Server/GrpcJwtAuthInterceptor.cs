@@ -2,7 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
-using GrpcJwtAuth.Rules;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Tokens;
 using Microsoft.Extensions.Logging;
 
@@ -15,8 +15,8 @@ namespace GrpcJwtAuth.Server;
 /// rejection.
 /// </summary>
 internal sealed class GrpcJwtAuthInterceptor(
-    CallAuthenticator authenticator,
-    MethodPolicyProvider policies,
+    CallAuthorizer authorizer,
+    EndpointAuthorizationProvider endpoints,
     CompiledAuthOptions options,
     TimeProvider timeProvider,
     ILogger<GrpcJwtAuthInterceptor>? logger = null,
@@ -28,7 +28,7 @@ internal sealed class GrpcJwtAuthInterceptor(
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        var pending = authenticator.AuthenticateAsync(context);
+        var pending = authorizer.AuthorizeAsync(context, request);
         if (pending.IsCompletedSuccessfully)
         {
             ThrowIfFailed(pending.Result);
@@ -38,7 +38,7 @@ internal sealed class GrpcJwtAuthInterceptor(
         return Awaited(pending, request, context, continuation);
 
         static async Task<TResponse> Awaited(
-            ValueTask<AuthFailure> pending, TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+            ValueTask<CallDecision> pending, TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
         {
             ThrowIfFailed(await pending.ConfigureAwait(false));
             return await continuation(request, context).ConfigureAwait(false);
@@ -48,7 +48,7 @@ internal sealed class GrpcJwtAuthInterceptor(
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ThrowIfFailed(await authenticator.AuthenticateAsync(context).ConfigureAwait(false));
+        ThrowIfFailed(await authorizer.AuthorizeAsync(context, resource: null).ConfigureAwait(false));
         using var expiry = StartExpiry(context);
         if (expiry is null)
         {
@@ -72,7 +72,7 @@ internal sealed class GrpcJwtAuthInterceptor(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ThrowIfFailed(await authenticator.AuthenticateAsync(context).ConfigureAwait(false));
+        ThrowIfFailed(await authorizer.AuthorizeAsync(context, request).ConfigureAwait(false));
         using var expiry = StartExpiry(context);
         if (expiry is null)
         {
@@ -96,7 +96,7 @@ internal sealed class GrpcJwtAuthInterceptor(
         IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ThrowIfFailed(await authenticator.AuthenticateAsync(context).ConfigureAwait(false));
+        ThrowIfFailed(await authorizer.AuthorizeAsync(context, resource: null).ConfigureAwait(false));
         using var expiry = StartExpiry(context);
         if (expiry is null)
         {
@@ -137,7 +137,8 @@ internal sealed class GrpcJwtAuthInterceptor(
     {
         const AuthFailure Failure = AuthFailure.TokenExpiredDuringCall;
         var httpContext = context.GetHttpContext();
-        var method = policies.Get(httpContext).Method;
+        var resolved = endpoints.GetAsync(httpContext);
+        var method = resolved.IsCompletedSuccessfully ? resolved.Result.Method : EndpointAuthorization.OtherMethod;
         metrics?.Decision(method, Failure);
         var caller = context.GetJwtCaller();
         AuthActivity.Record(Failure, caller?.Subject);
@@ -150,11 +151,11 @@ internal sealed class GrpcJwtAuthInterceptor(
         return exception is not RpcException { StatusCode: StatusCode.Unauthenticated };
     }
 
-    private static void ThrowIfFailed(AuthFailure failure)
+    private static void ThrowIfFailed(CallDecision decision)
     {
-        if (failure != AuthFailure.None)
+        if (!decision.IsAllowed)
         {
-            throw AuthFailures.Get(failure).CreateException();
+            throw decision.CreateException();
         }
     }
 }

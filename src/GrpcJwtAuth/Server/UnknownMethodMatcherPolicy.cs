@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Grpc.AspNetCore.Server;
 using GrpcJwtAuth.Configuration;
-using GrpcJwtAuth.Rules;
+using GrpcJwtAuth.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Matching;
@@ -16,9 +16,9 @@ namespace GrpcJwtAuth.Server;
 /// endpoints, as routing selects them, for ones that authenticate the caller first and answer with the rejection's
 /// status when that fails; an authenticated caller then gets grpc-dotnet's own <c>Unimplemented</c>. Endpoints the
 /// application marked anonymous (<c>MapGrpcService&lt;T&gt;().AllowAnonymous()</c>) are left alone. No rule applies to
-/// an unknown method, and it is counted and logged as <see cref="MethodPolicy.OtherMethod"/>, never by its path.
+/// an unknown method, and it is counted and logged as <see cref="EndpointAuthorization.OtherMethod"/>, never by its path.
 /// </summary>
-internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, CallAuthenticator authenticator)
+internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, EndpointAuthorizationProvider endpoints, CallAuthorizer authorizer)
     : MatcherPolicy, IEndpointSelectorPolicy
 {
     // The route parameter both catch-all patterns of grpc-dotnet's ServiceRouteBuilder end with.
@@ -26,8 +26,8 @@ internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, Ca
 
     private readonly ConcurrentDictionary<Endpoint, RouteEndpoint> _guarded = new();
 
-    // Before GrpcAuthorizeMetadataMatcherPolicy, which looks at the endpoints left.
-    public override int Order => int.MaxValue - 1;
+    // After every other policy: only the endpoint routing finally chose is swapped.
+    public override int Order => int.MaxValue;
 
     /// <summary>Whether <paramref name="endpoint"/> is one of grpc-dotnet's "unimplemented method or service" catch-alls.</summary>
     public static bool IsUnimplementedCatchAll(Endpoint endpoint) =>
@@ -73,11 +73,9 @@ internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, Ca
             return guarded;
         }
 
-        // No rule: rules name methods, and this one has no name but the caller's spelling.
-        var policy = MethodPolicy.Create(rule: null, original.Metadata, MethodPolicy.OtherMethod);
         var next = original.RequestDelegate!;
         guarded = new RouteEndpoint(
-            httpContext => AuthenticateThenAsync(httpContext, policy, next),
+            httpContext => AuthenticateThenAsync(httpContext, original, next),
             original.RoutePattern,
             original.Order,
             original.Metadata,
@@ -85,12 +83,14 @@ internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, Ca
         return _guarded.GetOrAdd(original, guarded);
     }
 
-    private async Task AuthenticateThenAsync(HttpContext httpContext, MethodPolicy policy, RequestDelegate next)
+    private async Task AuthenticateThenAsync(HttpContext httpContext, Endpoint original, RequestDelegate next)
     {
-        var failure = await authenticator.AuthenticateAsync(httpContext, policy, httpContext.RequestAborted).ConfigureAwait(false);
-        if (failure != AuthFailure.None)
+        // No rule: rules name methods, and this one has no name but the caller's spelling.
+        var authorization = await endpoints.GetForUnknownMethodAsync(httpContext, original).ConfigureAwait(false);
+        var decision = await authorizer.AuthorizeAsync(httpContext, authorization, httpContext, httpContext.RequestAborted).ConfigureAwait(false);
+        if (!decision.IsAllowed)
         {
-            AuthFailures.Get(failure).WriteResponse(httpContext);
+            GrpcStatusResponse.Write(httpContext, decision.Status);
             return;
         }
 

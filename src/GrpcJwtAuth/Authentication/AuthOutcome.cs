@@ -1,0 +1,40 @@
+using System.Security.Claims;
+using GrpcJwtAuth.Server;
+
+namespace GrpcJwtAuth.Authentication;
+
+/// <summary>
+/// What authenticating one request with GrpcJwtAuth found: a caller and the request's own principal; no token
+/// (<see cref="AuthFailure.MissingAuthorization"/>, which on an anonymous method is no failure); or the reason the
+/// token was refused. <see cref="Detail"/> replaces the fixed sentence when an event rejected with its own reason.
+/// </summary>
+internal readonly record struct AuthOutcome(
+    AuthFailure Failure, JwtCaller? Caller, ClaimsPrincipal? Principal, string? KeyId, string? Detail = null, string? RejectedToken = null)
+{
+    public bool Succeeded => Failure == AuthFailure.None;
+
+    /// <summary>No token was sent (nor provided by an event): nothing to authenticate.</summary>
+    public bool NoToken => Failure == AuthFailure.MissingAuthorization;
+
+    public static AuthOutcome Fail(AuthFailure failure, string? keyId = null, string? rejectedToken = null) =>
+        new(failure, null, null, keyId, RejectedToken: rejectedToken);
+
+    /// <summary>The status detail the caller gets: an event's reason, or the failure's fixed sentence.</summary>
+    public string StatusDetail => Detail ?? AuthFailures.Get(Failure).Status.Detail;
+}
+
+/// <summary>
+/// The outcome of GrpcJwtAuth's authentication, kept on the request when the authentication handler ran (through the
+/// authentication middleware or <c>HttpContext.AuthenticateAsync</c>), so the gRPC interceptor never validates the same
+/// token twice in one request.
+/// </summary>
+internal sealed class GrpcJwtAuthFeature
+{
+    /// <summary>What the authentication handler found; <see langword="null"/> until it ran in this request.</summary>
+    public AuthOutcome? Outcome { get; set; }
+
+    /// <summary>The policy ASP.NET Core's authorization middleware passed on this request, for <see cref="AuthorizedUser"/>.</summary>
+    public Microsoft.AspNetCore.Authorization.AuthorizationPolicy? AuthorizedPolicy { get; set; }
+
+    public ClaimsPrincipal? AuthorizedUser { get; set; }
+}

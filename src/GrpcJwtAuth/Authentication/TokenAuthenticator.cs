@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Tokens;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GrpcJwtAuth.Authentication;
+
+/// <summary>
+/// Authenticates one request's bearer token: the one GrpcJwtAuth core behind both its authentication handler and its
+/// gRPC interceptor. Reads <c>authorization: Bearer</c> (or the token an <see cref="GrpcJwtAuthEvents.OnMessageReceived"/>
+/// gives), takes the caller from the validated-token cache or validates the token, gives the request its own principal,
+/// and runs the events. When asked (the interceptor, where ASP.NET Core's authentication service did not run), also the
+/// app's <see cref="IClaimsTransformation"/>. Never throws for a bad token; records nothing about the call's decision.
+/// A cache hit without events or transformation costs a lookup and the request's principal.
+/// </summary>
+internal sealed class TokenAuthenticator(
+    CompiledAuthOptions options,
+    JwtTokenValidator validator,
+    ValidatedTokenCache cache,
+    Metrics? metrics = null)
+{
+    private readonly int _maxTokenLength = options.MaxTokenLength;
+    private readonly GrpcJwtAuthEvents? _events = options.Events is { IsEmpty: false } events ? events : null;
+    private readonly Type? _eventsType = options.EventsType;
+
+    // Resolved on the first request: after the host is built, registrations no longer change.
+    private volatile int _transformation; // 0 unknown, 1 none (the framework's no-op), 2 one is registered
+
+    public async ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, bool transform, CancellationToken cancellationToken)
+    {
+        var events = Events(httpContext);
+        ReadOnlyMemory<char> token;
+        string? header = null;
+        if (events is not null)
+        {
+            var received = new GrpcJwtAuthMessageReceivedContext(httpContext);
+            await events.MessageReceived(received).ConfigureAwait(false);
+            if (received.FailureReason is { } reason)
+            {
+                return new AuthOutcome(AuthFailure.RejectedByEvent, null, null, null, reason);
+            }
+
+            if (received.EndedWithNoResult)
+            {
+                return AuthOutcome.Fail(AuthFailure.MissingAuthorization);
+            }
+
+            if (received.Token is { } given)
+            {
+                if (string.IsNullOrEmpty(given))
+                {
+                    return AuthOutcome.Fail(AuthFailure.MissingAuthorization);
+                }
+
+                if (given.Length > _maxTokenLength)
+                {
+                    return await FailedAsync(events, httpContext, AuthOutcome.Fail(AuthFailure.TokenTooLarge)).ConfigureAwait(false);
+                }
+
+                header = given;
+                token = given.AsMemory();
+                return await ValidateAsync(httpContext, token, header, events, transform, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var failure = BearerHeaderParser.TryGetToken(
+            httpContext.Request.Headers.Authorization, _maxTokenLength, out header, out var start, out var length);
+        if (failure != AuthFailure.None)
+        {
+            return failure == AuthFailure.MissingAuthorization || events is null
+                ? AuthOutcome.Fail(failure)
+                : await FailedAsync(events, httpContext, AuthOutcome.Fail(failure)).ConfigureAwait(false);
+        }
+
+        token = header.AsMemory(start, length);
+        if (events is null && !transform)
+        {
+            // The common path: no events, and the authentication service (not this class) transforms claims.
+            var pending = ValidateAsync(httpContext, token, header, events: null, transform: false, cancellationToken);
+            return pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+        }
+
+        return await ValidateAsync(httpContext, token, header, events, transform, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<AuthOutcome> ValidateAsync(
+        HttpContext httpContext, ReadOnlyMemory<char> token, string header, GrpcJwtAuthEvents? events, bool transform, CancellationToken cancellationToken)
+    {
+        var hit = cache.TryGet(token.Span, out var cached);
+        if (cache.Enabled)
+        {
+            metrics?.CacheLookup(hit);
+        }
+
+        if (hit)
+        {
+            return Authenticated(httpContext, cached, keyId: cached.KeyId, events, transform);
+        }
+
+        var started = metrics is { ValidationDurationEnabled: true } ? Stopwatch.GetTimestamp() : 0;
+        var pending = validator.ValidateAsync(token, cancellationToken);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return Validated(httpContext, token, header, pending.Result, started, events, transform);
+        }
+
+        return AwaitValidationAsync(httpContext, token, header, pending, started, events, transform);
+    }
+
+    private async ValueTask<AuthOutcome> AwaitValidationAsync(
+        HttpContext httpContext, ReadOnlyMemory<char> token, string header, ValueTask<TokenCheck> pending, long started, GrpcJwtAuthEvents? events, bool transform) =>
+        await Validated(httpContext, token, header, await pending.ConfigureAwait(false), started, events, transform).ConfigureAwait(false);
+
+    private ValueTask<AuthOutcome> Validated(
+        HttpContext httpContext, ReadOnlyMemory<char> token, string header, TokenCheck check, long started, GrpcJwtAuthEvents? events, bool transform)
+    {
+        if (started != 0)
+        {
+            metrics!.ValidationDuration(started, check.Failure);
+        }
+
+        if (check.Failure != AuthFailure.None)
+        {
+            // The token is kept only for the Debug line that reads its unvalidated claims (never a status or a metric).
+            var failed = AuthOutcome.Fail(check.Failure, check.KeyId, token.Length == header.Length ? header : token.ToString());
+            return events is null ? ValueTask.FromResult(failed) : FailedAsync(events, httpContext, failed);
+        }
+
+        cache.Add(token.Span, check.Caller!, check.Issuer!, check.KeySet!);
+        return Authenticated(httpContext, check.Caller!, check.KeyId, events, transform);
+    }
+
+    private ValueTask<AuthOutcome> Authenticated(HttpContext httpContext, JwtCaller caller, string? keyId, GrpcJwtAuthEvents? events, bool transform)
+    {
+        ClaimsPrincipal principal = JwtCallPrincipal.For(caller);
+        if (events is null && (!transform || !HasTransformation(httpContext)))
+        {
+            return ValueTask.FromResult(new AuthOutcome(AuthFailure.None, caller, principal, keyId));
+        }
+
+        return AuthenticatedAsync(httpContext, caller, principal, keyId, events, transform);
+    }
+
+    private async ValueTask<AuthOutcome> AuthenticatedAsync(
+        HttpContext httpContext, JwtCaller caller, ClaimsPrincipal principal, string? keyId, GrpcJwtAuthEvents? events, bool transform)
+    {
+        if (events is not null)
+        {
+            var validated = new GrpcJwtAuthTokenValidatedContext(httpContext, principal, caller);
+            await events.TokenValidated(validated).ConfigureAwait(false);
+            if (validated.FailureReason is { } reason)
+            {
+                return new AuthOutcome(AuthFailure.RejectedByEvent, null, null, keyId, reason);
+            }
+
+            principal = validated.Principal;
+        }
+
+        if (transform && HasTransformation(httpContext))
+        {
+            var transformation = httpContext.RequestServices.GetRequiredService<IClaimsTransformation>();
+            principal = await transformation.TransformAsync(principal).ConfigureAwait(false);
+        }
+
+        return new AuthOutcome(AuthFailure.None, caller, principal, keyId);
+    }
+
+    private static async ValueTask<AuthOutcome> FailedAsync(GrpcJwtAuthEvents events, HttpContext httpContext, AuthOutcome failed)
+    {
+        var info = AuthFailures.Get(failed.Failure);
+        await events.AuthenticationFailed(new GrpcJwtAuthFailedContext(httpContext, info.Status.Detail, info.Tag)).ConfigureAwait(false);
+        return failed;
+    }
+
+    /// <summary>The events for this request: the options' instance, or the registered <see cref="GrpcJwtAuthOptions.EventsType"/>.</summary>
+    private GrpcJwtAuthEvents? Events(HttpContext httpContext) =>
+        _eventsType is null ? _events : (GrpcJwtAuthEvents)httpContext.RequestServices.GetRequiredService(_eventsType);
+
+    /// <summary>Whether the app registered an <see cref="IClaimsTransformation"/> of its own (not the framework's no-op).</summary>
+    private bool HasTransformation(HttpContext httpContext)
+    {
+        var known = _transformation;
+        if (known == 0)
+        {
+            var registered = httpContext.RequestServices.GetService<IClaimsTransformation>();
+            known = registered is null or NoopClaimsTransformation ? 1 : 2;
+            _transformation = known;
+        }
+
+        return known == 2;
+    }
+}

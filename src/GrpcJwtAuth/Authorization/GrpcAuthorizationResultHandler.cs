@@ -1,0 +1,42 @@
+using GrpcJwtAuth.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+
+namespace GrpcJwtAuth.Authorization;
+
+/// <summary>
+/// ASP.NET Core's authorization middleware hands every result to this seam. On gRPC methods GrpcJwtAuth's interceptor
+/// decides (it knows the rules, authenticates with GrpcJwtAuth's scheme, passes the request message to resource-based
+/// handlers, and answers with gRPC statuses), so here a gRPC call always goes on: a success is noted, so the
+/// interceptor does not evaluate the same policy for the same principal again; a failure is decided again there,
+/// where it becomes <c>Unauthenticated</c> or <c>PermissionDenied</c> with its reason instead of an HTTP 401/403 a gRPC
+/// client cannot read. Every other endpoint gets the app's handler (ASP.NET Core's by default), untouched.
+/// </summary>
+internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner) : IAuthorizationMiddlewareResultHandler
+{
+    public IAuthorizationMiddlewareResultHandler Inner => inner;
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        if (!Server.GrpcRequests.IsGrpc(context))
+        {
+            return inner.HandleAsync(next, context, policy, authorizeResult);
+        }
+
+        if (authorizeResult.Succeeded)
+        {
+            var feature = context.Features.Get<GrpcJwtAuthFeature>();
+            if (feature is null)
+            {
+                feature = new GrpcJwtAuthFeature();
+                context.Features.Set(feature);
+            }
+
+            feature.AuthorizedPolicy = policy;
+            feature.AuthorizedUser = context.User;
+        }
+
+        return next(context);
+    }
+}

@@ -1,0 +1,178 @@
+using System.Security.Claims;
+using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Shared;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GrpcJwtAuth.Authorization;
+
+/// <summary>
+/// Evaluates a method's policy for a caller. When every requirement is one of ASP.NET Core's built-in kinds (or a
+/// scope) and the app registered no authorization handler, service or evaluator of its own, the requirements are
+/// checked here exactly as ASP.NET Core's handlers check them, without the per-call objects of
+/// <see cref="IAuthorizationService"/>; otherwise <see cref="IAuthorizationService"/> decides, with the request message
+/// as the resource where there is one.
+/// </summary>
+internal sealed class PolicyEvaluation(bool exposeFailureReasons)
+{
+    // 0: not looked at yet; 1: only the framework's own authorization services; 2: the app added some.
+    private volatile int _defaults;
+
+    /// <summary>A failed policy: why, and the status detail that says it.</summary>
+    public readonly record struct Denial(AuthFailure Failure, string? Detail);
+
+    public async ValueTask<Denial?> EvaluateAsync(
+        EndpointAuthorization authorization, AuthorizationPolicy policy, ClaimsPrincipal user, object? resource, IServiceProvider services)
+    {
+        if (authorization.IsNative && UsesFrameworkDefaults(services))
+        {
+            foreach (var requirement in policy.Requirements)
+            {
+                if (!IsMet(requirement, user))
+                {
+                    return Describe(authorization, requirement, failure: null);
+                }
+            }
+
+            return null;
+        }
+
+        var result = await services.GetRequiredService<IAuthorizationService>().AuthorizeAsync(user, resource, policy).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            return null;
+        }
+
+        IAuthorizationRequirement? failed = null;
+        foreach (var requirement in result.Failure?.FailedRequirements ?? [])
+        {
+            failed = requirement;
+            break;
+        }
+
+        return Describe(authorization, failed, result.Failure);
+    }
+
+    /// <summary>Whether <paramref name="requirement"/> holds for <paramref name="user"/>, as its ASP.NET Core handler decides.</summary>
+    internal static bool IsMet(IAuthorizationRequirement requirement, ClaimsPrincipal user)
+    {
+        switch (requirement)
+        {
+            case DenyAnonymousAuthorizationRequirement:
+                return IsAuthenticated(user);
+            case RolesAuthorizationRequirement roles:
+                foreach (var role in roles.AllowedRoles)
+                {
+                    if (user.IsInRole(role))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case ScopeAuthorizationRequirement scopes:
+                return scopes.IsMet(user);
+            case ClaimsAuthorizationRequirement claims:
+                foreach (var claim in user.Claims)
+                {
+                    if (string.Equals(claim.Type, claims.ClaimType, StringComparison.OrdinalIgnoreCase)
+                        && (claims.AllowedValues is null || !claims.AllowedValues.Any() || claims.AllowedValues.Contains(claim.Value, StringComparer.Ordinal)))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case NameAuthorizationRequirement name:
+                foreach (var identity in user.Identities)
+                {
+                    if (string.Equals(identity.Name, name.RequiredName, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>As ASP.NET Core's <see cref="DenyAnonymousAuthorizationRequirement"/> decides: some identity is authenticated.</summary>
+    internal static bool IsAuthenticated(ClaimsPrincipal? user)
+    {
+        if (user?.Identity is null)
+        {
+            return false;
+        }
+
+        foreach (var identity in user.Identities)
+        {
+            if (identity.IsAuthenticated)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private Denial Describe(EndpointAuthorization authorization, IAuthorizationRequirement? failed, AuthorizationFailure? failure)
+    {
+        if (failed is DenyAnonymousAuthorizationRequirement)
+        {
+            return new Denial(AuthFailure.MissingAuthorization, null);
+        }
+
+        string? detail = null;
+        var kind = AuthFailure.PolicyFailed;
+        if (failed is not null && authorization.PolicyNames.TryGetValue(failed, out var name))
+        {
+            detail = $"authorization policy '{name}' failed";
+        }
+        else if (failed is RolesAuthorizationRequirement)
+        {
+            kind = AuthFailure.MissingRole;
+        }
+        else if (failed is ScopeAuthorizationRequirement)
+        {
+            kind = AuthFailure.MissingScope;
+        }
+        else if (failed is not null)
+        {
+            detail = $"authorization requirement {failed.GetType().Name} failed";
+        }
+
+        if (exposeFailureReasons && failure is not null)
+        {
+            foreach (var reason in failure.FailureReasons)
+            {
+                var message = SafeText.Sanitize(reason.Message, 256);
+                detail = $"{detail ?? AuthFailures.Get(kind).Status.Detail}: {message}";
+                break;
+            }
+        }
+
+        return new Denial(kind, detail);
+    }
+
+    private bool UsesFrameworkDefaults(IServiceProvider services)
+    {
+        var known = _defaults;
+        if (known == 0)
+        {
+            var handlers = services.GetServices<IAuthorizationHandler>();
+            var onlyPassThrough = handlers.All(handler => handler is PassThroughAuthorizationHandler);
+            known = onlyPassThrough
+                && services.GetService<IAuthorizationService>() is DefaultAuthorizationService
+                && services.GetService<IAuthorizationHandlerProvider>() is DefaultAuthorizationHandlerProvider
+                && services.GetService<IAuthorizationEvaluator>() is DefaultAuthorizationEvaluator
+                ? 1
+                : 2;
+            _defaults = known;
+        }
+
+        return known == 1;
+    }
+}

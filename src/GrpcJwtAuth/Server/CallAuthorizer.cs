@@ -1,0 +1,217 @@
+using System.Security.Claims;
+using Grpc.Core;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
+using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Diagnostics;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace GrpcJwtAuth.Server;
+
+/// <summary>How one call was decided: allowed, or the reason and the status detail the caller gets.</summary>
+internal readonly record struct CallDecision(AuthFailure Failure, string? Detail = null)
+{
+    public static readonly CallDecision Allowed = new(AuthFailure.None);
+
+    public bool IsAllowed => Failure == AuthFailure.None;
+
+    public Status Status => Detail is null ? AuthFailures.Get(Failure).Status : new Status(AuthFailures.Get(Failure).Code, Detail);
+
+    public RpcException CreateException() => new(Status);
+}
+
+/// <summary>
+/// Decides one gRPC call, and is the one place that does, whatever ran before it in the pipeline: finds what the
+/// routed method requires (<see cref="EndpointAuthorizationProvider"/>), authenticates the caller (reusing what
+/// GrpcJwtAuth's authentication handler found earlier in the same request, else with <see cref="TokenAuthenticator"/>,
+/// or through ASP.NET Core for the other schemes a policy names), sets <c>HttpContext.User</c>, and evaluates the
+/// policy (<see cref="PolicyEvaluation"/>) with the request message as the resource when there is one. What ASP.NET
+/// Core's authorization middleware already evaluated successfully for the same principal is not evaluated again.
+/// Each decision is counted (<see cref="Metrics"/>), tagged on the current activity (<see cref="AuthActivity"/>) and,
+/// when rejected, logged at Debug and counted per peer (<see cref="RejectionBursts"/>). Never throws for a denial.
+/// </summary>
+internal sealed class CallAuthorizer(
+    CompiledAuthOptions options,
+    EndpointAuthorizationProvider endpoints,
+    TokenAuthenticator authenticator,
+    ILogger<CallAuthorizer> logger,
+    Metrics? metrics = null,
+    RejectionBursts? bursts = null)
+{
+    private readonly PolicyEvaluation _evaluation = new(options.ExposeAuthorizationFailureReasons);
+    private readonly bool _recordUserId = options.RecordUserId;
+
+    /// <summary>Decides a call that reached the interceptor, the request message being <paramref name="resource"/> when there is one.</summary>
+    public ValueTask<CallDecision> AuthorizeAsync(ServerCallContext context, object? resource)
+    {
+        var httpContext = context.GetHttpContext();
+        var pending = endpoints.GetAsync(httpContext);
+        return pending.IsCompletedSuccessfully
+            ? AuthorizeAsync(httpContext, pending.Result, resource ?? httpContext, context.CancellationToken)
+            : AwaitEndpointAsync(httpContext, pending, resource, context.CancellationToken);
+    }
+
+    /// <summary>Decides a request under <paramref name="authorization"/>; on success <c>HttpContext.User</c> is the caller.</summary>
+    public ValueTask<CallDecision> AuthorizeAsync(
+        HttpContext httpContext, EndpointAuthorization authorization, object? resource, CancellationToken cancellationToken)
+    {
+        if (authorization.Failure != AuthFailure.None)
+        {
+            return ValueTask.FromResult(Reject(httpContext, authorization, new CallDecision(authorization.Failure), default));
+        }
+
+        if (!authorization.UsesOwnScheme)
+        {
+            return WithOtherSchemesAsync(httpContext, authorization, resource);
+        }
+
+        var pending = AuthenticateAsync(httpContext, cancellationToken);
+        return pending.IsCompletedSuccessfully
+            ? Authorize(httpContext, authorization, pending.Result, resource)
+            : AwaitAuthenticationAsync(httpContext, authorization, pending, resource);
+    }
+
+    private async ValueTask<CallDecision> AwaitEndpointAsync(
+        HttpContext httpContext, ValueTask<EndpointAuthorization> pending, object? resource, CancellationToken cancellationToken) =>
+        await AuthorizeAsync(httpContext, await pending.ConfigureAwait(false), resource ?? httpContext, cancellationToken).ConfigureAwait(false);
+
+    private async ValueTask<CallDecision> AwaitAuthenticationAsync(
+        HttpContext httpContext, EndpointAuthorization authorization, ValueTask<AuthOutcome> pending, object? resource) =>
+        await Authorize(httpContext, authorization, await pending.ConfigureAwait(false), resource).ConfigureAwait(false);
+
+    /// <summary>
+    /// GrpcJwtAuth's outcome for this request: the one its authentication handler kept (through the authentication
+    /// middleware, its claims already transformed by ASP.NET Core), or a fresh one with the app's claims transformation.
+    /// </summary>
+    private ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        if (httpContext.Features.Get<GrpcJwtAuthFeature>()?.Outcome is { } known)
+        {
+            var outcome = known;
+            if (outcome.Succeeded && httpContext.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult is
+                { Succeeded: true, Ticket.AuthenticationScheme: GrpcJwtAuthDefaults.AuthenticationScheme } result)
+            {
+                outcome = outcome with { Principal = result.Principal };
+            }
+
+            return ValueTask.FromResult(outcome);
+        }
+
+        return authenticator.AuthenticateAsync(httpContext, transform: true, cancellationToken);
+    }
+
+    private ValueTask<CallDecision> Authorize(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, object? resource)
+    {
+        if (outcome.Succeeded)
+        {
+            httpContext.User = outcome.Principal!;
+        }
+
+        if (authorization.Policy is not { } policy)
+        {
+            // Anonymous: a valid token still authenticates the caller; a missing or bad one is no reason to refuse.
+            metrics?.Anonymous(authorization.Method);
+            AuthActivity.RecordAnonymous();
+            return ValueTask.FromResult(CallDecision.Allowed);
+        }
+
+        if (!outcome.Succeeded)
+        {
+            return ValueTask.FromResult(Reject(httpContext, authorization, new CallDecision(outcome.Failure, outcome.Detail), outcome));
+        }
+
+        // The authorization middleware already passed the metadata's policy for this very principal.
+        if (authorization.MetadataPolicy is { } metadataPolicy
+            && httpContext.Features.Get<GrpcJwtAuthFeature>() is { } feature
+            && ReferenceEquals(feature.AuthorizedPolicy, metadataPolicy)
+            && ReferenceEquals(feature.AuthorizedUser, httpContext.User))
+        {
+            if (authorization.RulePolicy is not { } rulePolicy)
+            {
+                return ValueTask.FromResult(Allow(httpContext, authorization, outcome));
+            }
+
+            policy = rulePolicy;
+        }
+
+        var pending = _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices);
+        return pending.IsCompletedSuccessfully
+            ? ValueTask.FromResult(Decide(httpContext, authorization, outcome, pending.Result))
+            : AwaitEvaluationAsync(httpContext, authorization, outcome, pending);
+    }
+
+    private async ValueTask<CallDecision> AwaitEvaluationAsync(
+        HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, ValueTask<PolicyEvaluation.Denial?> pending) =>
+        Decide(httpContext, authorization, outcome, await pending.ConfigureAwait(false));
+
+    /// <summary>A policy naming other schemes (JwtBearer, cookies): authenticated and evaluated through ASP.NET Core.</summary>
+    private async ValueTask<CallDecision> WithOtherSchemesAsync(HttpContext httpContext, EndpointAuthorization authorization, object? resource)
+    {
+        var policy = authorization.Policy!;
+        var evaluator = httpContext.RequestServices.GetRequiredService<IPolicyEvaluator>();
+        var authenticated = await evaluator.AuthenticateAsync(policy, httpContext).ConfigureAwait(false);
+        var outcome = new AuthOutcome(
+            authenticated.Succeeded ? AuthFailure.None : AuthFailure.MissingAuthorization,
+            JwtCallPrincipal.CallerOf(httpContext.User),
+            authenticated.Succeeded ? httpContext.User : null,
+            KeyId: null);
+        if (!authenticated.Succeeded)
+        {
+            return Reject(httpContext, authorization, new CallDecision(AuthFailure.MissingAuthorization), outcome);
+        }
+
+        var denial = await _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices).ConfigureAwait(false);
+        return Decide(httpContext, authorization, outcome, denial);
+    }
+
+    private CallDecision Decide(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, PolicyEvaluation.Denial? denial)
+    {
+        if (denial is not { } denied)
+        {
+            return Allow(httpContext, authorization, outcome);
+        }
+
+        // An authenticated caller that still fails "authenticated" (a transformation took its identity away): no caller.
+        return Reject(httpContext, authorization, new CallDecision(denied.Failure, denied.Detail), outcome);
+    }
+
+    private CallDecision Allow(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome)
+    {
+        metrics?.Decision(authorization.Method, AuthFailure.None);
+        AuthActivity.Record(AuthFailure.None, _recordUserId ? outcome.Caller?.Subject : null);
+        return CallDecision.Allowed;
+    }
+
+    private CallDecision Reject(HttpContext httpContext, EndpointAuthorization authorization, CallDecision decision, AuthOutcome outcome)
+    {
+        var failure = decision.Failure;
+        metrics?.Decision(authorization.Method, failure);
+        AuthActivity.Record(failure, validatedSubject: null);
+        var peer = CallPeer.Of(httpContext);
+        bursts?.Record(peer, failure);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var tag = AuthFailures.Get(failure).Tag;
+            if (outcome.Caller is { } caller)
+            {
+                Log.CallDenied(logger, authorization.Method, peer, RejectedTokenClaims.Sanitize(caller.Subject),
+                    RejectedTokenClaims.Sanitize(caller.Issuer), RejectedTokenClaims.Sanitize(caller.TokenId),
+                    RejectedTokenClaims.Sanitize(caller.KeyId), tag);
+            }
+            else
+            {
+                // A kid, iss, sub or jti from a rejected token is whatever the sender wrote: Sanitize keeps it short.
+                var claims = RejectedTokenClaims.Read(outcome.RejectedToken, failure);
+                Log.CallRejected(logger, authorization.Method, peer, tag,
+                    RejectedTokenClaims.Sanitize(outcome.KeyId), claims.Issuer, claims.Subject, claims.TokenId);
+            }
+        }
+
+        return decision;
+    }
+}
