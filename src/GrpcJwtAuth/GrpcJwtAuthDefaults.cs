@@ -10,6 +10,13 @@ public static class GrpcJwtAuthDefaults
     /// </summary>
     public const string BackchannelHttpClientName = "GrpcJwtAuth.Backchannel";
 
+    /// <summary>
+    /// The name of the ASP.NET Core authentication scheme <c>AddGrpcJwtAuth()</c> registers: <c>GrpcJwtAuth</c>. Name it
+    /// in <c>[Authorize(AuthenticationSchemes = GrpcJwtAuthDefaults.AuthenticationScheme)]</c> or in a policy to
+    /// authenticate other endpoints (controllers, minimal APIs) with the same tokens and keys as the gRPC methods.
+    /// </summary>
+    public const string AuthenticationScheme = "GrpcJwtAuth";
+
     /// <summary>The authentication type of identities GrpcJwtAuth creates: <c>Bearer</c>.</summary>
     public const string AuthenticationType = "Bearer";
 

@@ -28,10 +28,17 @@ public class GrpcJwtAuthEvents
     /// <summary>When a token was sent but did not validate; the reason is GrpcJwtAuth's fixed sentence.</summary>
     public Func<GrpcJwtAuthFailedContext, Task>? OnAuthenticationFailed { get; set; }
 
-    /// <summary>Before a challenge (no or invalid token) is written; <see cref="GrpcJwtAuthResponseContext.HandleResponse"/> writes your own.</summary>
+    /// <summary>
+    /// Before a caller without a valid token is refused (<c>Unauthenticated</c> on a gRPC call, 401 elsewhere): change
+    /// <see cref="GrpcJwtAuthResponseContext.Reason"/>, or on other requests write your own answer and call
+    /// <see cref="GrpcJwtAuthResponseContext.HandleResponse"/>.
+    /// </summary>
     public Func<GrpcJwtAuthResponseContext, Task>? OnChallenge { get; set; }
 
-    /// <summary>Before a forbidden answer is written; <see cref="GrpcJwtAuthResponseContext.HandleResponse"/> writes your own.</summary>
+    /// <summary>
+    /// Before an authenticated caller is refused by authorization (<c>PermissionDenied</c> on a gRPC call, 403
+    /// elsewhere); as <see cref="OnChallenge"/>.
+    /// </summary>
     public Func<GrpcJwtAuthResponseContext, Task>? OnForbidden { get; set; }
 
     /// <summary>Whether any event is set: without one, GrpcJwtAuth does not look at the events at all.</summary>
@@ -147,11 +154,26 @@ public sealed class GrpcJwtAuthResponseContext : GrpcJwtAuthEventContext
         Reason = reason;
     }
 
-    /// <summary>The status detail GrpcJwtAuth would send.</summary>
-    public string Reason { get; }
+    /// <summary>
+    /// The reason the caller is told: the gRPC status detail, or on other requests the <c>error_description</c> of
+    /// <c>WWW-Authenticate</c>. Set it to say something else; it must not be empty.
+    /// </summary>
+    public string Reason
+    {
+        get;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            field = value;
+        }
+    }
 
     internal bool Handled { get; private set; }
 
-    /// <summary>Skips GrpcJwtAuth's answer: the handler has written its own response.</summary>
+    /// <summary>
+    /// Skips GrpcJwtAuth's answer because the handler wrote its own. Honoured where GrpcJwtAuth writes the response
+    /// (the authentication middleware's challenge or forbid); a gRPC call refused by GrpcJwtAuth's interceptor is
+    /// refused with its status whatever this says, so no call runs because an event forgot to answer.
+    /// </summary>
     public void HandleResponse() => Handled = true;
 }

@@ -159,8 +159,36 @@ public sealed class GrpcJwtAuthOptions
     public bool AuthenticateUnknownMethods { get; set; } = true;
 
     /// <summary>
+    /// Hooks into authentication, modelled on JwtBearer's events: take the token from elsewhere, look the caller up
+    /// or reject it, observe failures, write your own challenge. Defaults to none.
+    /// </summary>
+    public GrpcJwtAuthEvents? Events { get; set; }
+
+    /// <summary>
+    /// A <see cref="GrpcJwtAuthEvents"/> subclass registered in DI, resolved from the request's services for every
+    /// request (so it can use scoped services); takes precedence over <see cref="Events"/>. Defaults to none.
+    /// </summary>
+    public Type? EventsType { get; set; }
+
+    /// <summary>
+    /// Whether the message of a custom <c>AuthorizationFailureReason</c> (from an authorization handler's
+    /// <c>context.Fail(reason)</c>) is added to the <c>PermissionDenied</c> detail the caller gets. Such messages are
+    /// the application's words and may say more than a caller should know, so they stay in the server unless this is
+    /// on. The detail always names the policy or the requirement that failed. Defaults to <see langword="false"/>.
+    /// </summary>
+    public bool ExposeAuthorizationFailureReasons { get; set; }
+
+    /// <summary>
+    /// Whether the caller's <c>sub</c> is recorded as the <c>user.id</c> tag of the call's activity (trace span).
+    /// It is personal data, so it is left out unless this is on. Defaults to <see langword="false"/>.
+    /// </summary>
+    public bool RecordUserId { get; set; }
+
+    /// <summary>
     /// Authorization rules matched against the method path (<c>/package.Service/Method</c>); the longest matching
-    /// prefix wins. A method no rule matches requires an authenticated caller. Defaults to empty.
+    /// prefix wins. A rule is matched against the method the call was routed to (its declared name), never the path as
+    /// the caller spelled it, and adds to the method's <c>[Authorize]</c> metadata: both must pass. A method with
+    /// neither requires the app's <c>FallbackPolicy</c>, or else an authenticated caller. Defaults to empty.
     /// </summary>
     public IList<GrpcJwtAuthRule> Rules { get; } = new List<GrpcJwtAuthRule>();
 }

@@ -1,5 +1,7 @@
 using Grpc.AspNetCore.Server;
 using GrpcJwtAuth;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
@@ -8,6 +10,8 @@ using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -57,14 +61,21 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.TryAddSingleton<CallerFactory>();
         services.TryAddSingleton<JwtTokenValidator>();
         services.TryAddSingleton<ValidatedTokenCache>();
-        services.TryAddSingleton<MethodPolicyProvider>();
-        services.TryAddSingleton<CallAuthenticator>();
+        services.TryAddSingleton<TokenAuthenticator>();
+        services.TryAddSingleton<EndpointAuthorizationProvider>();
+        services.TryAddSingleton<CallAuthorizer>();
         services.TryAddSingleton<GrpcJwtAuthInterceptor>();
+
+        // ASP.NET Core's authentication and authorization, with GrpcJwtAuth as a scheme: the middleware WebApplication
+        // adds then finds what it needs, and [Authorize] on controllers can use the same tokens.
+        services.AddAuthentication()
+            .AddScheme<GrpcJwtAuthSchemeOptions, GrpcJwtAuthHandler>(GrpcJwtAuthDefaults.AuthenticationScheme, displayName: null, configureOptions: null);
+        services.AddAuthorization();
+        DecorateResultHandler(services);
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, KeyRefreshHostedService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuleCoverageCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions>, ConfigureGrpcServiceOptions>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, GrpcAuthorizeMetadataMatcherPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, UnknownMethodMatcherPolicy>());
 
         return new GrpcJwtAuthBuilder(services, backchannel);
@@ -82,6 +93,29 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         var builder = services.AddGrpcJwtAuth();
         services.Configure(configure);
         return builder;
+    }
+
+    /// <summary>
+    /// Puts <see cref="GrpcAuthorizationResultHandler"/> in front of the app's <see cref="IAuthorizationMiddlewareResultHandler"/>
+    /// (ASP.NET Core's own unless the app registered one before this call): gRPC requests get gRPC statuses, every
+    /// other request what it got before.
+    /// </summary>
+    private static void DecorateResultHandler(IServiceCollection services)
+    {
+        var existing = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));
+        if (existing is not null)
+        {
+            services.Remove(existing);
+        }
+
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => new GrpcAuthorizationResultHandler(existing switch
+        {
+            null => new AuthorizationMiddlewareResultHandler(),
+            { ImplementationInstance: IAuthorizationMiddlewareResultHandler instance } => instance,
+            { ImplementationFactory: { } factory } => (IAuthorizationMiddlewareResultHandler)factory(sp),
+            { ImplementationType: { } type } => (IAuthorizationMiddlewareResultHandler)ActivatorUtilities.CreateInstance(sp, type),
+            _ => new AuthorizationMiddlewareResultHandler(),
+        }));
     }
 
     private sealed class GrpcJwtAuthMarker;

@@ -9,12 +9,12 @@ namespace GrpcJwtAuth.Authentication;
 /// </summary>
 internal sealed class JwtCallIdentity : ClaimsIdentity
 {
-    public const string NameClaimType = "name";
+    public const string NameType = "name";
 
     private List<Claim>? _own;
 
     public JwtCallIdentity(JwtCaller caller)
-        : base(GrpcJwtAuthDefaults.AuthenticationType, NameClaimType, ClaimTypes.Role)
+        : base(GrpcJwtAuthDefaults.AuthenticationType, NameType, ClaimTypes.Role)
     {
         Caller = caller;
     }

@@ -44,7 +44,7 @@ internal sealed class GrpcJwtAuthHandler(
     {
         var outcome = Context.Features.Get<GrpcJwtAuthFeature>()?.Outcome ?? AuthOutcome.Fail(AuthFailure.MissingAuthorization);
         var reason = outcome.Succeeded ? AuthFailures.Get(AuthFailure.MissingAuthorization).Status.Detail : outcome.StatusDetail;
-        if (Events() is { } events)
+        if (RequestEvents() is { } events)
         {
             var challenge = new GrpcJwtAuthResponseContext(Context, reason);
             await events.Challenge(challenge).ConfigureAwait(false);
@@ -52,6 +52,8 @@ internal sealed class GrpcJwtAuthHandler(
             {
                 return;
             }
+
+            reason = challenge.Reason;
         }
 
         if (GrpcRequests.IsGrpc(Context))
@@ -69,7 +71,7 @@ internal sealed class GrpcJwtAuthHandler(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         var reason = AuthFailures.Get(AuthFailure.PolicyFailed).Status.Detail;
-        if (Events() is { } events)
+        if (RequestEvents() is { } events)
         {
             var forbidden = new GrpcJwtAuthResponseContext(Context, reason);
             await events.Forbidden(forbidden).ConfigureAwait(false);
@@ -77,6 +79,8 @@ internal sealed class GrpcJwtAuthHandler(
             {
                 return;
             }
+
+            reason = forbidden.Reason;
         }
 
         if (GrpcRequests.IsGrpc(Context))
@@ -107,7 +111,5 @@ internal sealed class GrpcJwtAuthHandler(
         return outcome;
     }
 
-    private GrpcJwtAuthEvents? Events() => compiled.EventsType is { } type
-        ? (GrpcJwtAuthEvents)Context.RequestServices.GetRequiredService(type)
-        : compiled.Events;
+    private GrpcJwtAuthEvents? RequestEvents() => compiled.HasEvents ? compiled.EventsFor(Context) : null;
 }

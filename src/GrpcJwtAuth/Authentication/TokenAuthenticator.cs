@@ -25,15 +25,14 @@ internal sealed class TokenAuthenticator(
     Metrics? metrics = null)
 {
     private readonly int _maxTokenLength = options.MaxTokenLength;
-    private readonly GrpcJwtAuthEvents? _events = options.Events is { IsEmpty: false } events ? events : null;
-    private readonly Type? _eventsType = options.EventsType;
+    private readonly bool _hasEvents = options.HasEvents;
 
     // Resolved on the first request: after the host is built, registrations no longer change.
     private volatile int _transformation; // 0 unknown, 1 none (the framework's no-op), 2 one is registered
 
     public async ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, bool transform, CancellationToken cancellationToken)
     {
-        var events = Events(httpContext);
+        var events = _hasEvents ? options.EventsFor(httpContext) : null;
         ReadOnlyMemory<char> token;
         string? header = null;
         if (events is not null)
@@ -176,10 +175,6 @@ internal sealed class TokenAuthenticator(
         await events.AuthenticationFailed(new GrpcJwtAuthFailedContext(httpContext, info.Status.Detail, info.Tag)).ConfigureAwait(false);
         return failed;
     }
-
-    /// <summary>The events for this request: the options' instance, or the registered <see cref="GrpcJwtAuthOptions.EventsType"/>.</summary>
-    private GrpcJwtAuthEvents? Events(HttpContext httpContext) =>
-        _eventsType is null ? _events : (GrpcJwtAuthEvents)httpContext.RequestServices.GetRequiredService(_eventsType);
 
     /// <summary>Whether the app registered an <see cref="IClaimsTransformation"/> of its own (not the framework's no-op).</summary>
     private bool HasTransformation(HttpContext httpContext)

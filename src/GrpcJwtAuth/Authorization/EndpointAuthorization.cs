@@ -38,6 +38,7 @@ internal sealed class EndpointAuthorization
         IReadOnlyDictionary<IAuthorizationRequirement, string> policyNames)
     {
         Method = method;
+        RpcMethod = method.StartsWith('/') ? method[1..] : method;
         Rule = rule;
         Policy = policy;
         MetadataPolicy = metadataPolicy;
@@ -62,6 +63,9 @@ internal sealed class EndpointAuthorization
 
     /// <summary>The method's declared name, or <see cref="OtherMethod"/>: what logs and metrics call it.</summary>
     public string Method { get; }
+
+    /// <summary>OpenTelemetry's <c>rpc.method</c>: <c>package.Service/Method</c>, or <see cref="OtherMethod"/>.</summary>
+    public string RpcMethod { get; }
 
     public CompiledRule? Rule { get; }
 

@@ -1,4 +1,6 @@
+using Grpc.AspNetCore.Server;
 using GrpcJwtAuth.Authentication;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
@@ -8,10 +10,11 @@ namespace GrpcJwtAuth.Authorization;
 /// <summary>
 /// ASP.NET Core's authorization middleware hands every result to this seam. On gRPC methods GrpcJwtAuth's interceptor
 /// decides (it knows the rules, authenticates with GrpcJwtAuth's scheme, passes the request message to resource-based
-/// handlers, and answers with gRPC statuses), so here a gRPC call always goes on: a success is noted, so the
-/// interceptor does not evaluate the same policy for the same principal again; a failure is decided again there,
-/// where it becomes <c>Unauthenticated</c> or <c>PermissionDenied</c> with its reason instead of an HTTP 401/403 a gRPC
-/// client cannot read. Every other endpoint gets the app's handler (ASP.NET Core's by default), untouched.
+/// handlers, and answers with gRPC statuses), so a call to one always goes on: a success is noted, so the interceptor
+/// does not evaluate the same policy for the same principal again; a failure is decided again there, where it becomes
+/// <c>Unauthenticated</c> or <c>PermissionDenied</c> with its reason instead of an HTTP 401/403 a gRPC client cannot
+/// read. A gRPC request that reached no method (an unknown path under a <c>FallbackPolicy</c>) is refused here, by
+/// GrpcJwtAuth's scheme, as a gRPC status. Every other endpoint gets the app's handler (ASP.NET Core's by default).
 /// </summary>
 internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner) : IAuthorizationMiddlewareResultHandler
 {
@@ -35,8 +38,16 @@ internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareRes
 
             feature.AuthorizedPolicy = policy;
             feature.AuthorizedUser = context.User;
+            return next(context);
         }
 
-        return next(context);
+        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null)
+        {
+            return next(context);
+        }
+
+        return authorizeResult.Forbidden
+            ? context.ForbidAsync(GrpcJwtAuthDefaults.AuthenticationScheme)
+            : context.ChallengeAsync(GrpcJwtAuthDefaults.AuthenticationScheme);
     }
 }

@@ -144,17 +144,40 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
             detail = $"authorization requirement {failed.GetType().Name} failed";
         }
 
-        if (exposeFailureReasons && failure is not null)
+        if (exposeFailureReasons)
         {
-            foreach (var reason in failure.FailureReasons)
-            {
-                var message = SafeText.Sanitize(reason.Message, 256);
-                detail = $"{detail ?? AuthFailures.Get(kind).Status.Detail}: {message}";
-                break;
-            }
+            detail = WithReason(detail ?? AuthFailures.Get(kind).Status.Detail, failure);
         }
 
         return new Denial(kind, detail);
+    }
+
+    /// <summary>The status of a failed check of the policy named <paramref name="policyName"/>, made by a service method.</summary>
+    public static Grpc.Core.Status Denied(IServiceProvider services, string policyName, AuthorizationFailure? failure)
+    {
+        if (failure is not null && failure.FailedRequirements.Any(requirement => requirement is DenyAnonymousAuthorizationRequirement))
+        {
+            return AuthFailures.Get(AuthFailure.MissingAuthorization).Status;
+        }
+
+        var detail = $"authorization policy '{policyName}' failed";
+        if (services.GetService<Configuration.CompiledAuthOptions>() is { ExposeAuthorizationFailureReasons: true })
+        {
+            detail = WithReason(detail, failure);
+        }
+
+        return new Grpc.Core.Status(Grpc.Core.StatusCode.PermissionDenied, detail);
+    }
+
+    /// <summary>The first custom <see cref="AuthorizationFailureReason"/>'s message after <paramref name="detail"/>, made safe for a status.</summary>
+    private static string WithReason(string detail, AuthorizationFailure? failure)
+    {
+        foreach (var reason in failure?.FailureReasons ?? [])
+        {
+            return $"{detail}: {SafeText.Sanitize(reason.Message, 256)}";
+        }
+
+        return detail;
     }
 
     private bool UsesFrameworkDefaults(IServiceProvider services)

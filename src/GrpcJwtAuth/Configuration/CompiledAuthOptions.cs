@@ -40,7 +40,24 @@ internal sealed class CompiledAuthOptions
         TokenTypes = new TokenTypes(options.ValidTypes.Count > 0 ? options.ValidTypes : TokenTypes.Defaults, options.RequireTokenType);
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
         Issuers = CompileIssuers(options, Lifetime);
+        Events = options.Events is { IsEmpty: false } events ? events : null;
+        EventsType = options.EventsType;
+        ExposeAuthorizationFailureReasons = options.ExposeAuthorizationFailureReasons;
+        RecordUserId = options.RecordUserId;
     }
+
+    /// <summary>The events set on the options, if any event is set (ignored when <see cref="EventsType"/> is set).</summary>
+    public GrpcJwtAuthEvents? Events { get; }
+
+    /// <summary>Whether authentication has events at all: without them, none is looked up per request.</summary>
+    public bool HasEvents => Events is not null || EventsType is not null;
+
+    /// <summary>The events type to resolve from the request's services, if any.</summary>
+    public Type? EventsType { get; }
+
+    public bool ExposeAuthorizationFailureReasons { get; }
+
+    public bool RecordUserId { get; }
 
     /// <summary>Every trust domain: the one the top-level settings describe, and one per issuer named by static keys.</summary>
     public IReadOnlyList<IssuerDefinition> Issuers { get; }
@@ -69,6 +86,10 @@ internal sealed class CompiledAuthOptions
     public TimeSpan TokenCacheMaxEntryLifetime { get; }
 
     public LifetimeCheck Lifetime { get; }
+
+    /// <summary>The events for one request: the registered <see cref="EventsType"/> from its services, or <see cref="Events"/>.</summary>
+    public GrpcJwtAuthEvents? EventsFor(Microsoft.AspNetCore.Http.HttpContext httpContext) =>
+        EventsType is null ? Events : (GrpcJwtAuthEvents)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService(httpContext.RequestServices, EventsType);
 
     public static CompiledAuthOptions Create(GrpcJwtAuthOptions options, TimeProvider timeProvider) => new(options, timeProvider);
 

@@ -19,6 +19,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
         ValidateAlgorithms(options, errors);
         ValidateTimes(options, errors);
         ValidateRules(options, errors);
+        ValidateEvents(options, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
@@ -281,13 +282,22 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
                 }
             }
 
-            if (rule.AllowAnonymous && (rule.Roles.Count > 0 || rule.Scopes.Count > 0))
+            if (rule.AllowAnonymous && (rule.Roles.Count > 0 || rule.Scopes.Count > 0 || rule.Policies.Count > 0))
             {
-                errors.Add($"{key} sets AllowAnonymous together with Roles or Scopes; anonymous callers have neither. Remove one.");
+                errors.Add($"{key} sets AllowAnonymous together with Roles, Scopes or Policies; anonymous callers pass none. Remove one.");
             }
 
             CheckEntries(rule.Roles, $"Rules:{i}:Roles", errors);
             CheckEntries(rule.Scopes, $"Rules:{i}:Scopes", errors);
+            CheckEntries(rule.Policies, $"Rules:{i}:Policies", errors);
+        }
+    }
+
+    private static void ValidateEvents(GrpcJwtAuthOptions options, List<string> errors)
+    {
+        if (options.EventsType is { } type && !typeof(GrpcJwtAuthEvents).IsAssignableFrom(type))
+        {
+            errors.Add($"{S}:EventsType is {type.FullName}, which does not derive from {nameof(GrpcJwtAuthEvents)}.");
         }
     }
 

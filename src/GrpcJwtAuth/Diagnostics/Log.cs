@@ -22,13 +22,13 @@ internal static partial class Log
     public static partial void CallDenied(
         ILogger logger, string method, string peer, string? subject, string? issuer, string? tokenId, string? keyId, string reason);
 
-    [LoggerMessage(EventId = 102, EventName = "UnsupportedAuthorizeMetadata", Level = LogLevel.Error,
-        Message = "Method {Method} has an [Authorize] attribute naming a policy or authentication scheme. GrpcJwtAuth " +
-                  "evaluates roles only, so every call to it is denied. Use Roles, or a GrpcJwtAuth rule with Roles and Scopes.")]
-    public static partial void UnsupportedAuthorizeMetadata(ILogger logger, string method);
+    [LoggerMessage(EventId = 108, EventName = "UndefinedAuthorizationPolicy", Level = LogLevel.Error,
+        Message = "Method {Method} requires an authorization policy the application does not define, so every call to it " +
+                  "is denied: {Problem} Define it with AddAuthorization(o => o.AddPolicy(...)).")]
+    public static partial void UndefinedAuthorizationPolicy(ILogger logger, string method, string problem);
 
     [LoggerMessage(EventId = 103, EventName = "MethodPolicyResolved", Level = LogLevel.Debug,
-        Message = "Method {Method}: rule {Prefix}, anonymous {AllowAnonymous}, {RequirementCount} role/scope requirement(s).")]
+        Message = "Method {Method}: rule {Prefix}, anonymous {AllowAnonymous}, {RequirementCount} authorization requirement(s).")]
     public static partial void MethodPolicyResolved(
         ILogger logger, string method, string prefix, bool allowAnonymous, int requirementCount);
 

@@ -23,16 +23,13 @@ internal sealed class Metrics
     public const string KeysHeldName = "grpcjwtauth.keys.held";
     public const string KeySetAgeName = "grpcjwtauth.keys.age";
 
-    public const string OutcomeTag = "outcome";
-    public const string ReasonTag = "reason";
-    public const string MethodTag = "grpc.method";
-    public const string ResultTag = "result";
-    public const string TriggerTag = "trigger";
-    public const string IssuerTag = "issuer";
+    // OpenTelemetry's names where one exists (rpc.method, error.type), GrpcJwtAuth's own under grpcjwtauth.* otherwise.
+    public const string OutcomeTag = "grpcjwtauth.outcome";
+    public const string MethodTag = "rpc.method";
     public const string ErrorTypeTag = "error.type";
-
-    /// <summary>The reason of a call to a method that allows anonymous callers (its token, if any, is not read).</summary>
-    public const string AnonymousReason = "anonymous";
+    public const string ResultTag = "grpcjwtauth.cache.result";
+    public const string TriggerTag = "grpcjwtauth.keys.trigger";
+    public const string IssuerTag = "grpcjwtauth.issuer";
 
     // Validation is tens of microseconds, a signature check with a cold key more, a wait for a key refresh up to
     // KeyRefreshWaitTimeout: the default buckets (in milliseconds) would put everything in the first one.
@@ -52,9 +49,9 @@ internal sealed class Metrics
         _meter = meterFactory.Create(GrpcJwtAuthDefaults.MeterName);
 
         _decisions = _meter.CreateCounter<long>(
-            DecisionsName, "{decision}", "Authentication and authorization decisions on gRPC calls, by outcome, reason and method.");
+            DecisionsName, "{decision}", "Authentication and authorization decisions on gRPC calls, by outcome, error type and method.");
         _validationDuration = _meter.CreateHistogram(
-            ValidationDurationName, "s", "Time to validate a token that was not in the validated-token cache, by reason.",
+            ValidationDurationName, "s", "Time to validate a token that was not in the validated-token cache, by error type (none when valid).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _cacheLookups = _meter.CreateCounter<long>(
             TokenCacheLookupsName, "{lookup}", "Lookups in the validated-token cache, by result (hit or miss).");
@@ -68,23 +65,32 @@ internal sealed class Metrics
     /// <summary>Whether validation time is measured: take a timestamp only then.</summary>
     public bool ValidationDurationEnabled => _validationDuration.Enabled;
 
-    /// <summary>A call decided: <see cref="AuthFailure.None"/> when allowed.</summary>
-    public void Decision(string method, AuthFailure failure)
+    /// <summary>A call decided: <see cref="AuthFailure.None"/> when allowed. <paramref name="rpcMethod"/> is <c>package.Service/Method</c> or <c>_OTHER</c>.</summary>
+    public void Decision(string rpcMethod, AuthFailure failure)
     {
         if (!_decisions.Enabled)
         {
+            return;
+        }
+
+        if (failure == AuthFailure.None)
+        {
+            _decisions.Add(
+                1,
+                new KeyValuePair<string, object?>(OutcomeTag, Outcomes.Allowed),
+                new KeyValuePair<string, object?>(MethodTag, rpcMethod));
             return;
         }
 
         _decisions.Add(
             1,
             new KeyValuePair<string, object?>(OutcomeTag, Outcome(failure)),
-            new KeyValuePair<string, object?>(ReasonTag, AuthFailures.Get(failure).Tag),
-            new KeyValuePair<string, object?>(MethodTag, method));
+            new KeyValuePair<string, object?>(ErrorTypeTag, AuthFailures.Get(failure).Tag),
+            new KeyValuePair<string, object?>(MethodTag, rpcMethod));
     }
 
     /// <summary>A call to a method that allows anonymous callers.</summary>
-    public void Anonymous(string method)
+    public void Anonymous(string rpcMethod)
     {
         if (!_decisions.Enabled)
         {
@@ -93,9 +99,8 @@ internal sealed class Metrics
 
         _decisions.Add(
             1,
-            new KeyValuePair<string, object?>(OutcomeTag, Outcomes.Allowed),
-            new KeyValuePair<string, object?>(ReasonTag, AnonymousReason),
-            new KeyValuePair<string, object?>(MethodTag, method));
+            new KeyValuePair<string, object?>(OutcomeTag, Outcomes.Anonymous),
+            new KeyValuePair<string, object?>(MethodTag, rpcMethod));
     }
 
     public void CacheLookup(bool hit)
@@ -109,11 +114,19 @@ internal sealed class Metrics
     /// <summary>A token validated (cache misses only): <paramref name="failure"/> is <see cref="AuthFailure.None"/> when valid.</summary>
     public void ValidationDuration(long startTimestamp, AuthFailure failure)
     {
-        if (_validationDuration.Enabled)
+        if (!_validationDuration.Enabled)
         {
-            _validationDuration.Record(
-                Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds,
-                new KeyValuePair<string, object?>(ReasonTag, AuthFailures.Get(failure).Tag));
+            return;
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+        if (failure == AuthFailure.None)
+        {
+            _validationDuration.Record(seconds);
+        }
+        else
+        {
+            _validationDuration.Record(seconds, new KeyValuePair<string, object?>(ErrorTypeTag, AuthFailures.Get(failure).Tag));
         }
     }
 
@@ -184,6 +197,7 @@ internal sealed class Metrics
     public static class Outcomes
     {
         public const string Allowed = "allowed";
+        public const string Anonymous = "anonymous";
         public const string Unauthenticated = "unauthenticated";
         public const string PermissionDenied = "permission_denied";
         public const string Unavailable = "unavailable";

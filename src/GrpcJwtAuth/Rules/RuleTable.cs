@@ -2,7 +2,7 @@ namespace GrpcJwtAuth.Rules;
 
 /// <summary>
 /// The configured rules sorted longest prefix first, so the first match is the longest. Built once at startup;
-/// each method's result is cached by <see cref="MethodPolicyProvider"/>.
+/// each method's result is cached by <see cref="Authorization.EndpointAuthorizationProvider"/>.
 /// </summary>
 internal sealed class RuleTable
 {

@@ -45,6 +45,7 @@ internal sealed class CallAuthorizer(
 {
     private readonly PolicyEvaluation _evaluation = new(options.ExposeAuthorizationFailureReasons);
     private readonly bool _recordUserId = options.RecordUserId;
+    private readonly bool _hasEvents = options.HasEvents;
 
     /// <summary>Decides a call that reached the interceptor, the request message being <paramref name="resource"/> when there is one.</summary>
     public ValueTask<CallDecision> AuthorizeAsync(ServerCallContext context, object? resource)
@@ -62,7 +63,7 @@ internal sealed class CallAuthorizer(
     {
         if (authorization.Failure != AuthFailure.None)
         {
-            return ValueTask.FromResult(Reject(httpContext, authorization, new CallDecision(authorization.Failure), default));
+            return Reject(httpContext, authorization, new CallDecision(authorization.Failure), default);
         }
 
         if (!authorization.UsesOwnScheme)
@@ -115,14 +116,14 @@ internal sealed class CallAuthorizer(
         if (authorization.Policy is not { } policy)
         {
             // Anonymous: a valid token still authenticates the caller; a missing or bad one is no reason to refuse.
-            metrics?.Anonymous(authorization.Method);
-            AuthActivity.RecordAnonymous();
+            metrics?.Anonymous(authorization.RpcMethod);
+            AuthActivity.RecordAnonymous(_recordUserId && outcome.Succeeded ? outcome.Caller?.Subject : null);
             return ValueTask.FromResult(CallDecision.Allowed);
         }
 
         if (!outcome.Succeeded)
         {
-            return ValueTask.FromResult(Reject(httpContext, authorization, new CallDecision(outcome.Failure, outcome.Detail), outcome));
+            return Reject(httpContext, authorization, new CallDecision(outcome.Failure, outcome.Detail), outcome);
         }
 
         // The authorization middleware already passed the metadata's policy for this very principal.
@@ -141,13 +142,13 @@ internal sealed class CallAuthorizer(
 
         var pending = _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices);
         return pending.IsCompletedSuccessfully
-            ? ValueTask.FromResult(Decide(httpContext, authorization, outcome, pending.Result))
+            ? Decide(httpContext, authorization, outcome, pending.Result)
             : AwaitEvaluationAsync(httpContext, authorization, outcome, pending);
     }
 
     private async ValueTask<CallDecision> AwaitEvaluationAsync(
         HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, ValueTask<PolicyEvaluation.Denial?> pending) =>
-        Decide(httpContext, authorization, outcome, await pending.ConfigureAwait(false));
+        await Decide(httpContext, authorization, outcome, await pending.ConfigureAwait(false)).ConfigureAwait(false);
 
     /// <summary>A policy naming other schemes (JwtBearer, cookies): authenticated and evaluated through ASP.NET Core.</summary>
     private async ValueTask<CallDecision> WithOtherSchemesAsync(HttpContext httpContext, EndpointAuthorization authorization, object? resource)
@@ -162,18 +163,18 @@ internal sealed class CallAuthorizer(
             KeyId: null);
         if (!authenticated.Succeeded)
         {
-            return Reject(httpContext, authorization, new CallDecision(AuthFailure.MissingAuthorization), outcome);
+            return await Reject(httpContext, authorization, new CallDecision(AuthFailure.MissingAuthorization), outcome).ConfigureAwait(false);
         }
 
         var denial = await _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices).ConfigureAwait(false);
-        return Decide(httpContext, authorization, outcome, denial);
+        return await Decide(httpContext, authorization, outcome, denial).ConfigureAwait(false);
     }
 
-    private CallDecision Decide(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, PolicyEvaluation.Denial? denial)
+    private ValueTask<CallDecision> Decide(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, PolicyEvaluation.Denial? denial)
     {
         if (denial is not { } denied)
         {
-            return Allow(httpContext, authorization, outcome);
+            return ValueTask.FromResult(Allow(httpContext, authorization, outcome));
         }
 
         // An authenticated caller that still fails "authenticated" (a transformation took its identity away): no caller.
@@ -182,15 +183,42 @@ internal sealed class CallAuthorizer(
 
     private CallDecision Allow(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome)
     {
-        metrics?.Decision(authorization.Method, AuthFailure.None);
+        metrics?.Decision(authorization.RpcMethod, AuthFailure.None);
         AuthActivity.Record(AuthFailure.None, _recordUserId ? outcome.Caller?.Subject : null);
         return CallDecision.Allowed;
     }
 
-    private CallDecision Reject(HttpContext httpContext, EndpointAuthorization authorization, CallDecision decision, AuthOutcome outcome)
+    /// <summary>Counts, tags and logs a refusal, then lets the events change what the caller is told (never whether it is refused).</summary>
+    private ValueTask<CallDecision> Reject(HttpContext httpContext, EndpointAuthorization authorization, CallDecision decision, AuthOutcome outcome)
     {
-        var failure = decision.Failure;
-        metrics?.Decision(authorization.Method, failure);
+        Record(httpContext, authorization, decision.Failure, outcome);
+        return _hasEvents ? RespondAsync(httpContext, decision) : ValueTask.FromResult(decision);
+    }
+
+    private async ValueTask<CallDecision> RespondAsync(HttpContext httpContext, CallDecision decision)
+    {
+        if (options.EventsFor(httpContext) is not { } events)
+        {
+            return decision;
+        }
+
+        var detail = decision.Status.Detail;
+        var response = new GrpcJwtAuthResponseContext(httpContext, detail);
+        if (decision.Status.StatusCode == StatusCode.PermissionDenied)
+        {
+            await events.Forbidden(response).ConfigureAwait(false);
+        }
+        else
+        {
+            await events.Challenge(response).ConfigureAwait(false);
+        }
+
+        return string.Equals(response.Reason, detail, StringComparison.Ordinal) ? decision : decision with { Detail = response.Reason };
+    }
+
+    private void Record(HttpContext httpContext, EndpointAuthorization authorization, AuthFailure failure, AuthOutcome outcome)
+    {
+        metrics?.Decision(authorization.RpcMethod, failure);
         AuthActivity.Record(failure, validatedSubject: null);
         var peer = CallPeer.Of(httpContext);
         bursts?.Record(peer, failure);
@@ -211,7 +239,5 @@ internal sealed class CallAuthorizer(
                     RejectedTokenClaims.Sanitize(outcome.KeyId), claims.Issuer, claims.Subject, claims.TokenId);
             }
         }
-
-        return decision;
     }
 }
