@@ -4,14 +4,16 @@ using System.Security.Cryptography;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Grpc.Core;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
 using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
-using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -42,10 +44,15 @@ public class AuthBenchmarks
     private JwtTokenValidator _validator = null!;
     private ValidatedTokenCache _cache = null!;
     private SigningKeyManager _keys = null!;
-    private MethodPolicyProvider _policies = null!;
-    private CallAuthenticator _cachedAuthenticator = null!;
-    private CallAuthenticator _uncachedAuthenticator = null!;
-    private CallAuthenticator _listenedAuthenticator = null!;
+    private EndpointAuthorizationProvider _endpoints = null!;
+    private CallAuthorizer _cachedAuthenticator = null!;
+    private CallAuthorizer _uncachedAuthenticator = null!;
+    private CallAuthorizer _listenedAuthenticator = null!;
+    private ServiceProvider _requestServices = null!;
+    private BenchServerCallContext _policyContext = null!;
+    private AuthorizationPolicy _tenantPolicy = null!;
+    private System.Security.Claims.ClaimsPrincipal _principal = null!;
+    private Orders _order = null!;
     private ServiceProvider _services = null!;
     private ServiceProvider _listenedServices = null!;
     private MeterListener _listener = null!;
@@ -118,9 +125,9 @@ public class AuthBenchmarks
         _keys = new SigningKeyManager(compiled.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance, metrics);
         _validator = new JwtTokenValidator(new TrustedIssuers([_keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
         _cache = new ValidatedTokenCache(compiled, TimeProvider.System);
-        _policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
-        _cachedAuthenticator = new CallAuthenticator(
-            compiled, _policies, _validator, _cache, NullLogger<CallAuthenticator>.Instance, metrics, bursts);
+        _endpoints = new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance);
+        _cachedAuthenticator = new CallAuthorizer(
+            compiled, _endpoints, new TokenAuthenticator(compiled, _validator, _cache, metrics), NullLogger<CallAuthorizer>.Instance, metrics, bursts);
 
         _listenedServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var listenedFactory = _listenedServices.GetRequiredService<IMeterFactory>();
@@ -137,18 +144,22 @@ public class AuthBenchmarks
         _listener.SetMeasurementEventCallback<long>((_, value, _, _) => _measurements += value);
         _listener.SetMeasurementEventCallback<double>((_, _, _, _) => _measurements++);
         _listener.Start();
-        _listenedAuthenticator = new CallAuthenticator(
-            compiled, _policies, _validator, new ValidatedTokenCache(compiled, TimeProvider.System),
-            NullLogger<CallAuthenticator>.Instance, new Metrics(listenedFactory), bursts);
+        var listenedMetrics = new Metrics(listenedFactory);
+        _listenedAuthenticator = new CallAuthorizer(
+            compiled, _endpoints, new TokenAuthenticator(compiled, _validator, new ValidatedTokenCache(compiled, TimeProvider.System), listenedMetrics),
+            NullLogger<CallAuthorizer>.Instance, listenedMetrics, bursts);
 
         var uncached = CompiledAuthOptions.Create(Options(cacheSize: 0, publicPem), TimeProvider.System);
         var uncachedKeys = new SigningKeyManager(uncached.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance);
-        _uncachedAuthenticator = new CallAuthenticator(
+        _uncachedAuthenticator = new CallAuthorizer(
             uncached,
-            new MethodPolicyProvider(uncached, NullLogger<MethodPolicyProvider>.Instance),
-            new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), new CallerFactory(uncached), uncached),
-            new ValidatedTokenCache(uncached, TimeProvider.System),
-            NullLogger<CallAuthenticator>.Instance,
+            new EndpointAuthorizationProvider(uncached, NullLogger<EndpointAuthorizationProvider>.Instance),
+            new TokenAuthenticator(
+                uncached,
+                new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), new CallerFactory(uncached), uncached),
+                new ValidatedTokenCache(uncached, TimeProvider.System),
+                metrics),
+            NullLogger<CallAuthorizer>.Instance,
             metrics,
             bursts);
 
@@ -162,18 +173,36 @@ public class AuthBenchmarks
             throw new InvalidOperationException("The raw handler does not accept the benchmark token.");
         }
 
-        _httpContext = new DefaultHttpContext();
+        // Request services as the host has them: ASP.NET Core's authorization, and one policy with a handler of the
+        // app's own that reads the request message (resource-based), as in "a caller reads only its own orders".
+        _requestServices = new ServiceCollection()
+            .AddLogging()
+            .AddAuthorization(options => options.AddPolicy("own-orders", policy => policy.AddRequirements(new OwnOrdersRequirement())))
+            .AddSingleton<IAuthorizationHandler, OwnOrdersHandler>()
+            .BuildServiceProvider();
+        _tenantPolicy = _requestServices.GetRequiredService<IAuthorizationPolicyProvider>().GetPolicyAsync("own-orders").GetAwaiter().GetResult()!;
+        _order = new Orders("bench");
+
+        _httpContext = new DefaultHttpContext { RequestServices = _requestServices };
         _httpContext.Request.Headers.Authorization = _header;
         _httpContext.SetEndpoint(GrpcMethodEndpoint(Method));
         _context = new BenchServerCallContext(Method, _httpContext);
 
-        // Warm: the policy for the method and the cache entry for the token.
-        if (_cachedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None
-            || _uncachedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None
-            || _listenedAuthenticator.AuthenticateAsync(_context).AsTask().GetAwaiter().GetResult() != AuthFailure.None)
+        var policyHttpContext = new DefaultHttpContext { RequestServices = _requestServices };
+        policyHttpContext.Request.Headers.Authorization = _header;
+        policyHttpContext.SetEndpoint(GrpcMethodEndpoint(Method, new Microsoft.AspNetCore.Authorization.AuthorizeAttribute("own-orders")));
+        _policyContext = new BenchServerCallContext(Method, policyHttpContext);
+
+        // Warm: the requirements of the method and the cache entry for the token.
+        if (!Allowed(_cachedAuthenticator, _context, null) || !Allowed(_cachedAuthenticator, _context, null)
+            || !Allowed(_uncachedAuthenticator, _context, null) || !Allowed(_listenedAuthenticator, _context, null)
+            || !Allowed(_listenedAuthenticator, _context, null) || !Allowed(_cachedAuthenticator, _policyContext, _order)
+            || Allowed(_cachedAuthenticator, _policyContext, new Orders("someone-else")))
         {
-            throw new InvalidOperationException("The benchmark token does not validate.");
+            throw new InvalidOperationException("The benchmark token does not validate, or the policy does not decide.");
         }
+
+        _principal = _policyContext.HttpContext.User;
 
         if (_measurements == 0)
         {
@@ -185,6 +214,7 @@ public class AuthBenchmarks
     public void Cleanup()
     {
         _listener.Dispose();
+        _requestServices.Dispose();
         _publicKey.Dispose();
         _listenedServices.Dispose();
         _services.Dispose();
@@ -201,14 +231,21 @@ public class AuthBenchmarks
     [Benchmark(Description = "JwtTokenValidator.ValidateAsync (no cache)")]
     public async Task<bool> Validate() => (await _validator.ValidateAsync(_token, CancellationToken.None)).Failure == AuthFailure.None;
 
-    [Benchmark(Description = "CallAuthenticator, cache miss (cache off)")]
-    public async Task<bool> AuthenticateMiss() => await _uncachedAuthenticator.AuthenticateAsync(_context) == AuthFailure.None;
+    [Benchmark(Description = "CallAuthorizer, cache miss (cache off)")]
+    public async Task<bool> AuthenticateMiss() => (await _uncachedAuthenticator.AuthorizeAsync(_context, null)).IsAllowed;
 
-    [Benchmark(Description = "CallAuthenticator, cache hit")]
-    public bool AuthenticateHit() => _cachedAuthenticator.AuthenticateAsync(_context).Result == AuthFailure.None;
+    [Benchmark(Description = "CallAuthorizer, cache hit")]
+    public bool AuthenticateHit() => _cachedAuthenticator.AuthorizeAsync(_context, null).Result.IsAllowed;
 
-    [Benchmark(Description = "CallAuthenticator, cache hit, metrics listened")]
-    public bool AuthenticateHitListened() => _listenedAuthenticator.AuthenticateAsync(_context).Result == AuthFailure.None;
+    [Benchmark(Description = "CallAuthorizer, cache hit, metrics listened")]
+    public bool AuthenticateHitListened() => _listenedAuthenticator.AuthorizeAsync(_context, null).Result.IsAllowed;
+
+    [Benchmark(Description = "CallAuthorizer, cache hit, [Authorize(policy)] with an app handler on the message")]
+    public bool AuthenticateHitPolicy() => _cachedAuthenticator.AuthorizeAsync(_policyContext, _order).Result.IsAllowed;
+
+    [Benchmark(Description = "IAuthorizationService.AuthorizeAsync alone, same policy and message")]
+    public bool AuthorizationServiceAlone() =>
+        _requestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(_principal, _order, _tenantPolicy).Result.Succeeded;
 
     [Benchmark(Description = "ValidatedTokenCache.TryGet (hit)")]
     public bool CacheHit() => _cache.TryGet(_header.AsSpan(7), out _);
@@ -216,8 +253,8 @@ public class AuthBenchmarks
     [Benchmark(Description = "BearerHeaderParser.TryGetToken")]
     public bool ParseHeader() => BearerHeaderParser.TryGetToken(new StringValues(_header), 16384, out _, out _, out _) == AuthFailure.None;
 
-    [Benchmark(Description = "MethodPolicyProvider.Get")]
-    public bool PolicyLookup() => _policies.Get(_httpContext).AllowAnonymous;
+    [Benchmark(Description = "EndpointAuthorizationProvider.GetAsync")]
+    public bool PolicyLookup() => _endpoints.GetAsync(_httpContext).Result.IsAnonymous;
 
     private static GrpcJwtAuthOptions Options(int cacheSize, string publicPem)
     {
@@ -231,11 +268,33 @@ public class AuthBenchmarks
     }
 
     /// <summary>The endpoint grpc-dotnet maps for a method: its declared name in <see cref="Grpc.AspNetCore.Server.GrpcMethodMetadata"/>.</summary>
-    private static Endpoint GrpcMethodEndpoint(string path)
+    private static Endpoint GrpcMethodEndpoint(string path, params object[] metadata)
     {
         var bytes = Marshallers.Create(static (byte[] value) => value, static value => value);
         var separator = path.LastIndexOf('/');
         var method = new Method<byte[], byte[]>(MethodType.Unary, path[1..separator], path[(separator + 1)..], bytes, bytes);
-        return new Endpoint(null, new EndpointMetadataCollection(new Grpc.AspNetCore.Server.GrpcMethodMetadata(typeof(AuthBenchmarks), method)), path);
+        return new Endpoint(
+            null, new EndpointMetadataCollection([new Grpc.AspNetCore.Server.GrpcMethodMetadata(typeof(AuthBenchmarks), method), .. metadata]), path);
+    }
+
+    private static bool Allowed(CallAuthorizer authorizer, ServerCallContext context, object? message) =>
+        authorizer.AuthorizeAsync(context, message).AsTask().GetAwaiter().GetResult().IsAllowed;
+
+    /// <summary>A request message naming whose orders it reads.</summary>
+    private sealed record Orders(string Owner);
+
+    private sealed class OwnOrdersRequirement : IAuthorizationRequirement;
+
+    private sealed class OwnOrdersHandler : AuthorizationHandler<OwnOrdersRequirement, Orders>
+    {
+        protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, OwnOrdersRequirement requirement, Orders resource)
+        {
+            if (context.User.FindFirst("sub")?.Value == resource.Owner)
+            {
+                context.Succeed(requirement);
+            }
+
+            return Task.CompletedTask;
+        }
     }
 }

@@ -2,14 +2,17 @@ using System.Security.Cryptography;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Grpc.Core;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
-using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -32,8 +35,8 @@ public class HostileTokenBenchmarks
     private const int MaxTokenLength = 16 * 1024;
 
     private readonly Dictionary<string, DefaultHttpContext> _requests = new(StringComparer.Ordinal);
-    private CallAuthenticator _authenticator = null!;
-    private MethodPolicy _policy = null!;
+    private CallAuthorizer _authorizer = null!;
+    private EndpointAuthorization _method = null!;
     private DefaultHttpContext _request = null!;
 
     /// <summary>
@@ -62,13 +65,14 @@ public class HostileTokenBenchmarks
         options.StaticKeys.Add(new GrpcJwtAuthStaticKey { KeyId = "k1", Pem = rsa.ExportSubjectPublicKeyInfoPem() });
         var compiled = CompiledAuthOptions.Create(options, TimeProvider.System);
         var keys = new SigningKeyManager(compiled.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance);
-        var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
-        _authenticator = new CallAuthenticator(
+        _authorizer = new CallAuthorizer(
             compiled,
-            policies,
-            new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled),
-            new ValidatedTokenCache(compiled, TimeProvider.System),
-            NullLogger<CallAuthenticator>.Instance);
+            new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance),
+            new TokenAuthenticator(
+                compiled,
+                new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled),
+                new ValidatedTokenCache(compiled, TimeProvider.System)),
+            NullLogger<CallAuthorizer>.Instance);
 
         var exp = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
         var claims = ManyClaims(Issuer, exp);
@@ -93,15 +97,18 @@ public class HostileTokenBenchmarks
             throw new InvalidOperationException($"{Token}: {token.Length} characters, over MaxTokenLength.");
         }
 
-        _policy = MethodPolicy.Create(rule: null, metadata: null, "/greet.Greeter/SayHello");
-        _request = new DefaultHttpContext();
+        // A method with neither metadata nor a rule: an authenticated caller, nothing more.
+        _method = new EndpointAuthorization(
+            "/greet.Greeter/SayHello", rule: null, new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build(),
+            metadataPolicy: null, rulePolicy: null, new Dictionary<IAuthorizationRequirement, string>());
+        _request = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().AddAuthorization().BuildServiceProvider() };
         _request.Request.Headers.Authorization = "Bearer " + token;
         _request.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
 
         _token = token;
         for (var i = 0; i < 2; i++)
         {
-            var failure = _authenticator.AuthenticateAsync(_request, _policy, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            var failure = _authorizer.AuthorizeAsync(_request, _method, resource: null, CancellationToken.None).AsTask().GetAwaiter().GetResult().Failure;
             if (failure != expected)
             {
                 throw new InvalidOperationException($"{Token}: {failure}, expected {expected}.");
@@ -128,7 +135,7 @@ public class HostileTokenBenchmarks
     }
 
     [Benchmark(Description = "CallAuthenticator.AuthenticateAsync")]
-    public int Authenticate() => (int)_authenticator.AuthenticateAsync(_request, _policy, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    public int Authenticate() => (int)_authorizer.AuthorizeAsync(_request, _method, resource: null, CancellationToken.None).AsTask().GetAwaiter().GetResult().Failure;
 
     /// <summary>Close to 16 KiB of claims <c>"cN":N</c> beside iss, aud and exp.</summary>
     private static string ManyClaims(string issuer, long exp)

@@ -31,7 +31,7 @@ public class ServerCallContextExtensionsTests
         var factory = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), time));
         var caller = factory.Create(new JsonWebToken(new TestTokenFactory(time).Create(TestSigningKey.Ec())), "test");
         var context = new TestServerCallContext("/a.B/C");
-        context.HttpContext.User = caller.Principal;
+        context.HttpContext.User = GrpcJwtAuth.Authentication.JwtCallPrincipal.For(caller);
 
         Assert.Same(caller, context.GetJwtCaller());
         Assert.Same(caller, context.GetRequiredJwtCaller());

@@ -117,8 +117,9 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
         }
 
         AuthorizationPolicy? rulePolicy = null;
-        if (rule is { HasRequirements: true })
+        if (rule is { AllowAnonymous: false })
         {
+            // A rule always requires an authenticated caller, and then its roles, scopes and policies.
             var builder = new AuthorizationPolicyBuilder().RequireAuthenticatedUser();
             if (rule.Roles.Length > 0)
             {

@@ -1,3 +1,4 @@
+using GrpcJwtAuth.Authentication;
 using System.Security.Claims;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
@@ -54,7 +55,7 @@ public class CallerFactoryTests
         var caller = Create(new() { ["roles"] = new[] { "reader", "reader", "writer reader" }, ["role"] = "reader" });
 
         Assert.Equal(["reader", "writer"], caller.Roles.Order(StringComparer.Ordinal));
-        Assert.Equal(2, caller.Principal.FindAll(ClaimTypes.Role).Count());
+        Assert.Equal(2, Principal(caller).FindAll(ClaimTypes.Role).Count());
     }
 
     [Fact]
@@ -94,9 +95,9 @@ public class CallerFactoryTests
 
         Assert.Equal(["ops"], caller.Roles);
         Assert.False(caller.IsInRole("admin"));
-        Assert.False(caller.Principal.IsInRole("admin"));
-        Assert.True(caller.Principal.IsInRole("ops"));
-        Assert.Contains(caller.Principal.Claims, claim => claim.Type == "roles" && claim.Value == "admin");
+        Assert.False(Principal(caller).IsInRole("admin"));
+        Assert.True(Principal(caller).IsInRole("ops"));
+        Assert.Contains(Principal(caller).Claims, claim => claim.Type == "roles" && claim.Value == "admin");
     }
 
     [Fact]
@@ -104,11 +105,11 @@ public class CallerFactoryTests
     {
         var caller = Create(new() { ["roles"] = new[] { "reader" }, ["role"] = "admin" });
 
-        Assert.True(caller.Principal.IsInRole("reader"));
-        Assert.True(caller.Principal.IsInRole("admin"));
-        Assert.False(caller.Principal.IsInRole("writer"));
+        Assert.True(Principal(caller).IsInRole("reader"));
+        Assert.True(Principal(caller).IsInRole("admin"));
+        Assert.False(Principal(caller).IsInRole("writer"));
         Assert.All(
-            caller.Principal.FindAll(ClaimTypes.Role),
+            Principal(caller).FindAll(ClaimTypes.Role),
             claim => Assert.Equal(TestTokenFactory.DefaultIssuer, claim.Issuer));
     }
 
@@ -117,10 +118,10 @@ public class CallerFactoryTests
     {
         var caller = Create(new() { [ClaimTypes.Role] = "admin", ["roles"] = new[] { "reader" } });
 
-        Assert.False(caller.Principal.IsInRole("admin"));
+        Assert.False(Principal(caller).IsInRole("admin"));
         Assert.False(caller.IsInRole("admin"));
         Assert.Equal(["reader"], caller.Roles);
-        Assert.DoesNotContain(caller.Principal.Claims, claim => claim.Value == "admin");
+        Assert.DoesNotContain(Principal(caller).Claims, claim => claim.Value == "admin");
     }
 
     [Fact]
@@ -128,9 +129,9 @@ public class CallerFactoryTests
     {
         var caller = Create(new() { [ClaimTypes.Role] = "admin" }, options => options.RoleClaimTypes.Add(ClaimTypes.Role));
 
-        Assert.True(caller.Principal.IsInRole("admin"));
+        Assert.True(Principal(caller).IsInRole("admin"));
         Assert.Equal(["admin"], caller.Roles);
-        Assert.Single(caller.Principal.FindAll(ClaimTypes.Role));
+        Assert.Single(Principal(caller).FindAll(ClaimTypes.Role));
     }
 
     [Fact]
@@ -171,7 +172,7 @@ public class CallerFactoryTests
         var caller = Create(new() { ["scope"] = "admin" });
 
         Assert.Empty(caller.Roles);
-        Assert.False(caller.Principal.IsInRole("admin"));
+        Assert.False(Principal(caller).IsInRole("admin"));
         Assert.True(caller.HasScope("admin"));
     }
 
@@ -229,56 +230,72 @@ public class CallerFactoryTests
     {
         var caller = Create(new() { ["name"] = "Ada", ["tenant"] = "t-1" });
 
-        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(caller.Principal.Identity);
+        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(Principal(caller).Identity);
         Assert.True(identity.IsAuthenticated);
         Assert.Equal(GrpcJwtAuthDefaults.AuthenticationType, identity.AuthenticationType);
         Assert.Equal("Ada", identity.Name);
         Assert.Equal(ClaimTypes.Role, identity.RoleClaimType);
-        Assert.Equal("user-1", caller.Principal.FindFirst("sub")?.Value);
-        Assert.Equal("t-1", caller.Principal.FindFirst("tenant")?.Value);
-        Assert.Null(caller.Principal.FindFirst(ClaimTypes.NameIdentifier));
+        Assert.Equal("user-1", Principal(caller).FindFirst("sub")?.Value);
+        Assert.Equal("t-1", Principal(caller).FindFirst("tenant")?.Value);
+        Assert.Null(Principal(caller).FindFirst(ClaimTypes.NameIdentifier));
     }
 
     [Fact]
-    public void Principal_IsReadOnly_BecauseCallsWithTheSameTokenShareIt()
+    public void Principal_EachCallsOwn_IsChangeableAndChangesReachNoOtherCall()
     {
         var caller = Create(new() { ["roles"] = new[] { "reader" } });
-        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(caller.Principal.Identity);
-        var before = caller.Principal.Claims.Count();
+        var before = caller.Claims.Count;
+        var first = JwtCallPrincipal.For(caller);
+        var second = JwtCallPrincipal.For(caller);
 
-        var addClaim = Assert.Throws<InvalidOperationException>(() => identity.AddClaim(new Claim(ClaimTypes.Role, "admin")));
-        Assert.Contains("Clone()", addClaim.Message, StringComparison.Ordinal);
-        Assert.Throws<InvalidOperationException>(() => identity.AddClaims([new Claim("x", "y")]));
-        Assert.Throws<InvalidOperationException>(() => identity.RemoveClaim(identity.FindFirst("sub")));
-        Assert.False(identity.TryRemoveClaim(identity.FindFirst("sub")));
-        Assert.Throws<InvalidOperationException>(() => caller.Principal.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "admin")], "extra")));
-        Assert.Throws<InvalidOperationException>(() => caller.Principal.AddIdentities([new ClaimsIdentity("extra")]));
+        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(first.Identity);
+        identity.AddClaim(new Claim(ClaimTypes.Role, "admin"));
+        identity.AddClaims([new Claim("x", "y"), null]);
+        Assert.True(identity.TryRemoveClaim(identity.FindFirst("sub")));
+        first.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Role, "auditor")], "extra"));
 
-        Assert.Equal(before, caller.Principal.Claims.Count());
-        Assert.False(caller.Principal.IsInRole("admin"));
-        Assert.NotNull(identity.FindFirst("sub"));
+        Assert.True(first.IsInRole("admin"));
+        Assert.True(first.IsInRole("auditor"));
+        Assert.Equal("y", first.FindFirst("x")?.Value);
+        Assert.Null(identity.FindFirst("sub"));
+        Assert.Same(identity, identity.FindFirst("x")?.Subject);
+        Assert.Same(caller, JwtCallPrincipal.CallerOf(first));
+
+        Assert.False(second.IsInRole("admin"));
+        Assert.Null(second.FindFirst("x"));
+        Assert.Equal("user-1", second.FindFirst("sub")?.Value);
+        Assert.Single(second.Identities);
+        Assert.Equal(before, caller.Claims.Count);
+        Assert.False(JwtCallPrincipal.For(caller).IsInRole("admin"));
     }
 
     [Fact]
-    public void Principal_Clone_IsAChangeableCopyThatLeavesTheSharedPrincipalAlone()
+    public void Principal_RemovingAClaimItDoesNotHave_Throws()
+    {
+        var identity = Assert.IsAssignableFrom<ClaimsIdentity>(JwtCallPrincipal.For(Create([])).Identity);
+
+        Assert.False(identity.TryRemoveClaim(new Claim("sub", "user-1")));
+        Assert.Throws<InvalidOperationException>(() => identity.RemoveClaim(new Claim("sub", "user-1")));
+    }
+
+    [Fact]
+    public void Principal_Clone_IsAnIndependentCopyWithTheSameCaller()
     {
         var caller = Create(new() { ["roles"] = new[] { "reader" } });
+        var original = JwtCallPrincipal.For(caller);
+        original.Identities.First().AddClaim(new Claim("tenant", "t-1"));
 
-        var copy = caller.Principal.Clone();
-        var copyIdentity = Assert.IsType<ClaimsIdentity>(copy.Identity);
+        var copy = original.Clone();
+        var copyIdentity = Assert.IsAssignableFrom<ClaimsIdentity>(copy.Identity);
         copyIdentity.AddClaim(new Claim(ClaimTypes.Role, "admin"));
-        copy.AddIdentity(new ClaimsIdentity("extra"));
 
-        Assert.IsType<ClaimsPrincipal>(copy);
         Assert.True(copy.IsInRole("reader"));
         Assert.True(copy.IsInRole("admin"));
+        Assert.Equal("t-1", copy.FindFirst("tenant")?.Value);
         Assert.Equal(GrpcJwtAuthDefaults.AuthenticationType, copyIdentity.AuthenticationType);
         Assert.Equal(ClaimTypes.Role, copyIdentity.RoleClaimType);
-        Assert.Equal("user-1", copy.FindFirst("sub")?.Value);
-        Assert.Equal(2, copy.Identities.Count());
-
-        Assert.False(caller.Principal.IsInRole("admin"));
-        Assert.Single(caller.Principal.Identities);
+        Assert.Same(caller, JwtCallPrincipal.CallerOf(copy));
+        Assert.False(original.IsInRole("admin"));
     }
 
     private JwtCaller Create(Dictionary<string, object> claims, Action<GrpcJwtAuthOptions>? configure = null, string? subject = "user-1")
@@ -289,4 +306,6 @@ public class CallerFactoryTests
         var token = new TestTokenFactory(_time).Create(Key, subject: subject, claims: claims);
         return factory.Create(new JsonWebToken(token), "test");
     }
+
+    private static ClaimsPrincipal Principal(JwtCaller caller) => JwtCallPrincipal.For(caller);
 }

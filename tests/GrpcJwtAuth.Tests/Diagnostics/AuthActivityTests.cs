@@ -34,28 +34,42 @@ public sealed class AuthActivityTests : IDisposable
     }
 
     [Fact]
-    public async Task Record_ValidToken_TagsAllowedAndTheSubject()
+    public async Task Record_ValidToken_TagsAllowedButNotTheUserUnlessAskedTo()
     {
         using var activity = Start();
 
         await _harness.AuthenticateAsync("Bearer " + _harness.Tokens.Create(DiagnosticsHarness.Key, subject: "alice"));
 
         Assert.Equal("allowed", activity.GetTagItem(AuthActivity.OutcomeTag));
-        Assert.Equal("none", activity.GetTagItem(AuthActivity.ReasonTag));
-        Assert.Equal("alice", activity.GetTagItem(AuthActivity.SubjectTag));
+        Assert.Null(activity.GetTagItem(AuthActivity.ErrorTypeTag));
+        Assert.Null(activity.GetTagItem(AuthActivity.UserIdTag));
+        Assert.Null(activity.GetTagItem("enduser.id"));
+    }
+
+    [Fact]
+    public async Task Record_ValidTokenWithRecordUserId_TagsTheUserId()
+    {
+        using var harness = new DiagnosticsHarness(options => options.RecordUserId = true);
+        using var activity = Start();
+
+        await harness.AuthenticateAsync("Bearer " + harness.Tokens.Create(DiagnosticsHarness.Key, subject: "alice"));
+
+        Assert.Equal("allowed", activity.GetTagItem(AuthActivity.OutcomeTag));
+        Assert.Equal("alice", activity.GetTagItem(AuthActivity.UserIdTag));
     }
 
     [Fact]
     public async Task Record_CachedToken_TagsEachCall()
     {
-        var header = "Bearer " + _harness.Tokens.Create(DiagnosticsHarness.Key, subject: "alice");
-        await _harness.AuthenticateAsync(header);
+        using var harness = new DiagnosticsHarness(options => options.RecordUserId = true);
+        var header = "Bearer " + harness.Tokens.Create(DiagnosticsHarness.Key, subject: "alice");
+        await harness.AuthenticateAsync(header);
         using var activity = Start();
 
-        await _harness.AuthenticateAsync(header);
+        await harness.AuthenticateAsync(header);
 
         Assert.Equal("allowed", activity.GetTagItem(AuthActivity.OutcomeTag));
-        Assert.Equal("alice", activity.GetTagItem(AuthActivity.SubjectTag));
+        Assert.Equal("alice", activity.GetTagItem(AuthActivity.UserIdTag));
     }
 
     [Fact]
@@ -67,12 +81,12 @@ public sealed class AuthActivityTests : IDisposable
 
         Assert.Equal(AuthFailure.InvalidSignature, failure);
         Assert.Equal("unauthenticated", activity.GetTagItem(AuthActivity.OutcomeTag));
-        Assert.Equal("invalid_signature", activity.GetTagItem(AuthActivity.ReasonTag));
-        Assert.Null(activity.GetTagItem(AuthActivity.SubjectTag));
+        Assert.Equal("invalid_signature", activity.GetTagItem(AuthActivity.ErrorTypeTag));
+        Assert.Null(activity.GetTagItem(AuthActivity.UserIdTag));
     }
 
     [Fact]
-    public async Task Record_MissingRole_TagsPermissionDeniedAndTheValidatedSubject()
+    public async Task Record_MissingRole_TagsPermissionDeniedAndTheReason()
     {
         using var activity = Start();
 
@@ -80,8 +94,7 @@ public sealed class AuthActivityTests : IDisposable
             "Bearer " + _harness.Tokens.Create(DiagnosticsHarness.Key, subject: "bob"), new AuthorizeAttribute { Roles = "admin" });
 
         Assert.Equal("permission_denied", activity.GetTagItem(AuthActivity.OutcomeTag));
-        Assert.Equal("missing_role", activity.GetTagItem(AuthActivity.ReasonTag));
-        Assert.Equal("bob", activity.GetTagItem(AuthActivity.SubjectTag));
+        Assert.Equal("missing_role", activity.GetTagItem(AuthActivity.ErrorTypeTag));
     }
 
     [Fact]
@@ -89,12 +102,12 @@ public sealed class AuthActivityTests : IDisposable
     {
         using var activity = Start();
 
-        var failure = await _harness.Authenticator.AuthenticateAsync(DiagnosticsHarness.CallTo("/greet.Public/Ping", authorization: null));
+        var decision = await _harness.Authenticator.AuthorizeAsync(DiagnosticsHarness.CallTo("/greet.Public/Ping", authorization: null), resource: null);
 
-        Assert.Equal(AuthFailure.None, failure);
-        Assert.Equal("allowed", activity.GetTagItem(AuthActivity.OutcomeTag));
-        Assert.Equal("anonymous", activity.GetTagItem(AuthActivity.ReasonTag));
-        Assert.Null(activity.GetTagItem(AuthActivity.SubjectTag));
+        Assert.Equal(AuthFailure.None, decision.Failure);
+        Assert.Equal("anonymous", activity.GetTagItem(AuthActivity.OutcomeTag));
+        Assert.Null(activity.GetTagItem(AuthActivity.ErrorTypeTag));
+        Assert.Null(activity.GetTagItem(AuthActivity.UserIdTag));
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
@@ -60,16 +62,15 @@ internal sealed class DiagnosticsHarness : IDisposable
         Metrics.ObserveKeys(Issuers.All, Time);
         Cache = new ValidatedTokenCache(Options, Time);
         Bursts = new RejectionBursts(Time, new FakeLogger<RejectionBursts>(Logs));
-        var policies = new MethodPolicyProvider(Options, NullLogger<MethodPolicyProvider>.Instance);
-        Authenticator = new CallAuthenticator(
+        var endpoints = new EndpointAuthorizationProvider(Options, NullLogger<EndpointAuthorizationProvider>.Instance);
+        Authenticator = new CallAuthorizer(
             Options,
-            policies,
-            new JwtTokenValidator(Issuers, new CallerFactory(Options), Options),
-            Cache,
-            new FakeLogger<CallAuthenticator>(Logs),
+            endpoints,
+            new TokenAuthenticator(Options, new JwtTokenValidator(Issuers, new CallerFactory(Options), Options), Cache, Metrics),
+            new FakeLogger<CallAuthorizer>(Logs),
             Metrics,
             Bursts);
-        Interceptor = new GrpcJwtAuthInterceptor(Authenticator, policies, Options, Time, new FakeLogger<GrpcJwtAuthInterceptor>(Logs), Metrics);
+        Interceptor = new GrpcJwtAuthInterceptor(Authenticator, endpoints, Options, Time, new FakeLogger<GrpcJwtAuthInterceptor>(Logs), Metrics);
     }
 
     public RefreshRecordingTimeProvider Time { get; } = new(Start);
@@ -92,7 +93,7 @@ internal sealed class DiagnosticsHarness : IDisposable
 
     public RejectionBursts Bursts { get; }
 
-    public CallAuthenticator Authenticator { get; }
+    public CallAuthorizer Authenticator { get; }
 
     public GrpcJwtAuthInterceptor Interceptor { get; }
 
@@ -102,7 +103,7 @@ internal sealed class DiagnosticsHarness : IDisposable
 
     /// <summary>Decides one call to <see cref="Method"/>; <paramref name="metadata"/> is endpoint metadata such as <c>[Authorize]</c>.</summary>
     public async Task<AuthFailure> AuthenticateAsync(string? authorization, params object[] metadata) =>
-        await Authenticator.AuthenticateAsync(Call(authorization, metadata)).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        (await Authenticator.AuthorizeAsync(Call(authorization, metadata), resource: null).AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Failure;
 
     public static TestServerCallContext Call(string? authorization, params object[] metadata) => CallTo(Method, authorization, metadata);
 

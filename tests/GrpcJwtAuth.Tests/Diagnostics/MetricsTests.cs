@@ -15,6 +15,7 @@ namespace GrpcJwtAuth.Tests.Diagnostics;
 public sealed class MetricsTests : IDisposable
 {
     private const string Method = DiagnosticsHarness.Method;
+    private const string RpcMethod = "greet.Greeter/SayHello";
 
     private readonly List<IDisposable> _owned = [];
 
@@ -22,7 +23,7 @@ public sealed class MetricsTests : IDisposable
 
     [Theory]
     [InlineData("valid", "allowed", "none")]
-    [InlineData("anonymous", "allowed", "anonymous")]
+    [InlineData("anonymous", "anonymous", "none")]
     [InlineData("no header", "unauthenticated", "missing_token")]
     [InlineData("basic", "unauthenticated", "not_bearer")]
     [InlineData("two tokens", "unauthenticated", "malformed_authorization")]
@@ -63,10 +64,10 @@ public sealed class MetricsTests : IDisposable
         var measurement = Assert.Single(decisions.GetMeasurementSnapshot());
         Assert.Equal(1, measurement.Value);
         Assert.Equal(outcome, measurement.Tags[Metrics.OutcomeTag]);
-        Assert.Equal(reason, measurement.Tags[Metrics.ReasonTag]);
-        Assert.Equal(Method, measurement.Tags[Metrics.MethodTag]);
-        Assert.Equal(3, measurement.Tags.Count);
-        Assert.Equal(reason == "anonymous" ? "none" : reason, AuthFailures.Get(failure).Tag);
+        Assert.Equal(reason, ErrorType(measurement.Tags));
+        Assert.Equal(RpcMethod, measurement.Tags[Metrics.MethodTag]);
+        Assert.Equal(reason == "none" ? 2 : 3, measurement.Tags.Count);
+        Assert.Equal(reason, AuthFailures.Get(failure).Tag);
     }
 
     [Fact]
@@ -86,7 +87,7 @@ public sealed class MetricsTests : IDisposable
         await harness.AuthenticateAsync(null);
 
         var counts = decisions.GetMeasurementSnapshot()
-            .GroupBy(m => $"{m.Tags[Metrics.OutcomeTag]}/{m.Tags[Metrics.ReasonTag]}")
+            .GroupBy(m => $"{m.Tags[Metrics.OutcomeTag]}/{ErrorType(m.Tags)}")
             .ToDictionary(group => group.Key, group => group.Sum(m => m.Value));
         Assert.Equal(
             new Dictionary<string, long>
@@ -112,8 +113,8 @@ public sealed class MetricsTests : IDisposable
         var measurement = Assert.Single(decisions.GetMeasurementSnapshot());
         Assert.True(measurement.MatchesTags(
             new KeyValuePair<string, object?>(Metrics.OutcomeTag, "unavailable"),
-            new KeyValuePair<string, object?>(Metrics.ReasonTag, "keys_unavailable"),
-            new KeyValuePair<string, object?>(Metrics.MethodTag, Method)));
+            new KeyValuePair<string, object?>(Metrics.ErrorTypeTag, "keys_unavailable"),
+            new KeyValuePair<string, object?>(Metrics.MethodTag, RpcMethod)));
     }
 
     [Fact]
@@ -135,7 +136,7 @@ public sealed class MetricsTests : IDisposable
         Assert.Equal(2, timed.Count);
         Assert.All(timed, duration =>
         {
-            Assert.Equal("none", duration.Tags[Metrics.ReasonTag]);
+            Assert.Equal("none", ErrorType(duration.Tags));
             Assert.InRange(duration.Value, 0, 10);
         });
     }
@@ -152,7 +153,7 @@ public sealed class MetricsTests : IDisposable
         await harness.AuthenticateAsync(expired);
 
         Assert.Equal(["miss", "miss"], lookups.GetMeasurementSnapshot().Select(m => m.Tags[Metrics.ResultTag]));
-        Assert.Equal(["token_expired", "token_expired"], durations.GetMeasurementSnapshot().Select(m => m.Tags[Metrics.ReasonTag]));
+        Assert.Equal(["token_expired", "token_expired"], durations.GetMeasurementSnapshot().Select(m => ErrorType(m.Tags)));
     }
 
     [Fact]
@@ -268,7 +269,7 @@ public sealed class MetricsTests : IDisposable
 
         Assert.Equal(
             ["allowed/none", "unauthenticated/token_expired_during_call"],
-            decisions.GetMeasurementSnapshot().Select(m => $"{m.Tags[Metrics.OutcomeTag]}/{m.Tags[Metrics.ReasonTag]}"));
+            decisions.GetMeasurementSnapshot().Select(m => $"{m.Tags[Metrics.OutcomeTag]}/{ErrorType(m.Tags)}"));
         var record = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Name == "StreamTokenExpired");
         Assert.Equal(105, record.Id.Id);
         Assert.Equal(LogLevel.Debug, record.Level);
@@ -292,10 +293,10 @@ public sealed class MetricsTests : IDisposable
         using var decisions = new MetricCollector<long>(
             provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), GrpcJwtAuthDefaults.MeterName, Metrics.DecisionsName);
 
-        var failure = await provider.GetRequiredService<CallAuthenticator>().AuthenticateAsync(DiagnosticsHarness.Call(null));
+        var decision = await provider.GetRequiredService<CallAuthorizer>().AuthorizeAsync(DiagnosticsHarness.Call(null), resource: null);
 
-        Assert.Equal(AuthFailure.MissingAuthorization, failure);
-        Assert.Equal("missing_token", Assert.Single(decisions.GetMeasurementSnapshot()).Tags[Metrics.ReasonTag]);
+        Assert.Equal(AuthFailure.MissingAuthorization, decision.Failure);
+        Assert.Equal("missing_token", ErrorType(Assert.Single(decisions.GetMeasurementSnapshot()).Tags));
     }
 
     [Fact]
@@ -320,4 +321,8 @@ public sealed class MetricsTests : IDisposable
 
         public Task WriteAsync(string message) => Task.CompletedTask;
     }
+
+    /// <summary>The <c>error.type</c> of a measurement, or "none" when it has none (an allowed call, a valid token).</summary>
+    private static string ErrorType(IReadOnlyDictionary<string, object?> tags) =>
+        tags.TryGetValue(Metrics.ErrorTypeTag, out var value) ? (string)value! : "none";
 }

@@ -43,7 +43,9 @@ public class AuthFailuresTests
     [InlineData(nameof(AuthFailure.TokenTypeNotAccepted), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.MissingRole), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingScope), StatusCode.PermissionDenied)]
-    [InlineData(nameof(AuthFailure.UnsupportedAuthorizationMetadata), StatusCode.PermissionDenied)]
+    [InlineData(nameof(AuthFailure.PolicyFailed), StatusCode.PermissionDenied)]
+    [InlineData(nameof(AuthFailure.PolicyNotFound), StatusCode.PermissionDenied)]
+    [InlineData(nameof(AuthFailure.RejectedByEvent), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.UnresolvedMethod), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingAuthorization), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.TokenExpired), StatusCode.Unauthenticated)]
@@ -62,7 +64,8 @@ public class AuthFailuresTests
         var expected = failure switch
         {
             AuthFailure.KeysUnavailable or AuthFailure.KeyNotFoundSourceUnavailable => StatusCode.Unavailable,
-            AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.UnsupportedAuthorizationMetadata or AuthFailure.UnresolvedMethod
+            AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.PolicyFailed or AuthFailure.PolicyNotFound
+                or AuthFailure.UnresolvedMethod
                 => StatusCode.PermissionDenied,
             _ => StatusCode.Unauthenticated,
         };

@@ -1,4 +1,6 @@
 using Grpc.Core;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Issuers;
@@ -303,14 +305,13 @@ public class GrpcJwtAuthInterceptorTests
 
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
-        var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
-        var authenticator = new CallAuthenticator(
+        var endpoints = new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance);
+        var authenticator = new TokenAuthenticator(
             compiled,
-            policies,
             new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled),
-            new ValidatedTokenCache(compiled, _time),
-            NullLogger<CallAuthenticator>.Instance);
-        return new GrpcJwtAuthInterceptor(authenticator, policies, compiled, _time);
+            new ValidatedTokenCache(compiled, _time));
+        var authorizer = new CallAuthorizer(compiled, endpoints, authenticator, NullLogger<CallAuthorizer>.Instance);
+        return new GrpcJwtAuthInterceptor(authorizer, endpoints, compiled, _time);
     }
 
     private static TestServerCallContext Call(string? authorization, params object[] metadata)

@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrpcJwtAuth.Tests.Server;
 
@@ -17,10 +18,13 @@ internal static class TestEndpoints
         return new Endpoint(null, new EndpointMetadataCollection([new GrpcMethodMetadata(typeof(TestEndpoints), method), .. metadata]), path);
     }
 
+    /// <summary>Request services as a host with ASP.NET Core's default authorization has them.</summary>
+    public static IServiceProvider Services { get; } = new ServiceCollection().AddLogging().AddAuthorization().BuildServiceProvider();
+
     /// <summary>A request routed to the method declared as <paramref name="path"/>.</summary>
     public static DefaultHttpContext Request(string path, string? authorization = null, params object[] metadata)
     {
-        var httpContext = new DefaultHttpContext();
+        var httpContext = new DefaultHttpContext { RequestServices = Services };
         if (authorization is not null)
         {
             httpContext.Request.Headers.Authorization = authorization;

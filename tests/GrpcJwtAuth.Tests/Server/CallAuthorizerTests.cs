@@ -1,4 +1,6 @@
 using Grpc.Core;
+using GrpcJwtAuth.Authentication;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Issuers;
@@ -16,22 +18,22 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace GrpcJwtAuth.Tests.Server;
 
-public class CallAuthenticatorTests
+public class CallAuthorizerTests
 {
     private const string Method = "/greet.Greeter/SayHello";
 
     private static readonly TestSigningKey Key = TestSigningKey.Ec("ec-1");
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
-    private readonly FakeLogger<CallAuthenticator> _logger;
+    private readonly FakeLogger<CallAuthorizer> _logger;
     private readonly TestTokenFactory _tokens;
 
     private ValidatedTokenCache Cache { get; set; } = null!;
 
-    public CallAuthenticatorTests()
+    public CallAuthorizerTests()
     {
         _tokens = new TestTokenFactory(_time);
-        _logger = new FakeLogger<CallAuthenticator>(new FakeLogCollector());
+        _logger = new FakeLogger<CallAuthorizer>(new FakeLogCollector());
     }
 
     [Fact]
@@ -44,8 +46,9 @@ public class CallAuthenticatorTests
 
         Assert.Equal(AuthFailure.None, failure);
         var caller = Assert.IsType<JwtCaller>(context.GetJwtCaller());
-        Assert.Same(caller.Principal, context.HttpContext.User);
+        Assert.Same(caller, JwtCallPrincipal.CallerOf(context.HttpContext.User));
         Assert.True(context.HttpContext.User.IsInRole("reader"));
+        Assert.Equal(GrpcJwtAuthDefaults.AuthenticationType, context.HttpContext.User.Identity?.AuthenticationType);
     }
 
     [Fact]
@@ -103,6 +106,16 @@ public class CallAuthenticatorTests
     }
 
     [Fact]
+    public async Task AuthenticateAsync_AnonymousMethodWithAValidToken_StillSeesTheCaller()
+    {
+        var context = Call("Bearer " + _tokens.Create(Key, subject: "alice"), new AllowAnonymousAttribute());
+
+        Assert.Equal(AuthFailure.None, await Authenticate(Create(), context));
+
+        Assert.Equal("alice", context.GetJwtCaller()?.Subject);
+    }
+
+    [Fact]
     public async Task AuthenticateAsync_SameTokenThrice_ThirdCallReusesTheCallerCachedByTheSecond()
     {
         // Admission: the first validation only records the token, the second caches it, the third is a hit.
@@ -143,7 +156,6 @@ public class CallAuthenticatorTests
         {
             var context = Call("Bearer " + token, new AuthorizeAttribute { Roles = "admin" });
             Assert.Equal(AuthFailure.MissingRole, await Authenticate(authenticator, context));
-            Assert.Null(context.GetJwtCaller());
         }
 
         Assert.Equal(1, Cache.Count);
@@ -169,7 +181,6 @@ public class CallAuthenticatorTests
         var failure = await Authenticate(Create(), context);
 
         Assert.Equal(AuthFailure.MissingRole, failure);
-        Assert.Null(context.GetJwtCaller());
         Assert.Contains(_logger.Collector.GetSnapshot(), record => record.Id.Name == "CallDenied");
     }
 
@@ -207,7 +218,7 @@ public class CallAuthenticatorTests
     [Fact]
     public async Task AuthenticateAsync_DebugDisabled_LogsNothing()
     {
-        var logger = new FakeLogger<CallAuthenticator>(new FakeLogCollector(Microsoft.Extensions.Options.Options.Create(new FakeLogCollectorOptions())));
+        var logger = new FakeLogger<CallAuthorizer>(new FakeLogCollector(Microsoft.Extensions.Options.Options.Create(new FakeLogCollectorOptions())));
         logger.ControlLevel(LogLevel.Debug, enabled: false);
         var context = Call(null);
 
@@ -220,10 +231,10 @@ public class CallAuthenticatorTests
         return new TestServerCallContext(Method, TestEndpoints.Request(Method, authorization, metadata));
     }
 
-    private static async Task<AuthFailure> Authenticate(CallAuthenticator authenticator, TestServerCallContext context) =>
-        await authenticator.AuthenticateAsync(context).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+    private static async Task<AuthFailure> Authenticate(CallAuthorizer authorizer, TestServerCallContext context) =>
+        (await authorizer.AuthorizeAsync(context, resource: null).AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Failure;
 
-    private CallAuthenticator Create(Action<GrpcJwtAuthOptions>? configure = null, ILogger<CallAuthenticator>? logger = null)
+    private CallAuthorizer Create(Action<GrpcJwtAuthOptions>? configure = null, ILogger<CallAuthorizer>? logger = null)
     {
         var options = new GrpcJwtAuthOptions();
         options.StaticKeys.Add(Key.ToStaticKey());
@@ -234,9 +245,9 @@ public class CallAuthenticatorTests
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
         var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
-        var policies = new MethodPolicyProvider(compiled, NullLogger<MethodPolicyProvider>.Instance);
+        var endpoints = new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance);
         Cache = new ValidatedTokenCache(compiled, _time);
-        return new CallAuthenticator(compiled, policies, validator, Cache, logger ?? _logger);
+        return new CallAuthorizer(compiled, endpoints, new TokenAuthenticator(compiled, validator, Cache), logger ?? _logger);
     }
 
     private void AssertNoLogContains(string secret)
