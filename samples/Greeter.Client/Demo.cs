@@ -60,6 +60,28 @@ internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter ou
 
                 return received == 3 ? "3 replies" : throw new InvalidOperationException($"expected 3 replies, got {received}");
             }),
+            ("stream over the limit denied", StatusCode.PermissionDenied, async () =>
+            {
+                // The "bounded-stream" policy reads the request message: more than 1,000 replies are for admins only.
+                using var call = Client(await tokens.GetAsync("alice", "user")).StreamHellos(new HelloRequest { Name = "Alice", Count = 5_000 });
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                    throw new InvalidOperationException("a reply arrived although the policy should deny the call");
+                }
+
+                return "the stream ended without error";
+            }),
+            ("stream over the limit, admin", StatusCode.OK, async () =>
+            {
+                using var call = Client(await tokens.GetAsync("root", "admin user")).StreamHellos(new HelloRequest { Name = "Root", Count = 1_500 });
+                var received = 0;
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                    received++;
+                }
+
+                return received == 1_500 ? "1500 replies" : throw new InvalidOperationException($"expected 1500 replies, got {received}");
+            }),
             ("bidi chat", StatusCode.OK, async () =>
             {
                 using var call = Client(await tokens.GetAsync("alice", "user")).Chat();

@@ -1,4 +1,5 @@
 using Greeter.Server.Development;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -6,7 +7,8 @@ namespace Greeter.Server;
 
 /// <summary>
 /// Builds the greeter server: TLS always (a development certificate when none is configured), GrpcJwtAuth bound from
-/// the "GrpcJwtAuth" section, the development issuer when no external one is configured, and gRPC health checks.
+/// the "GrpcJwtAuth" section, the development issuer when no external one is configured, two authorization policies,
+/// and gRPC health checks.
 /// </summary>
 public static class GreeterServerApp
 {
@@ -53,6 +55,15 @@ public static class GreeterServerApp
             ? builder.Services.AddGrpcJwtAuth()
             : builder.Services.AddGrpcJwtAuth(developmentIssuer.Configure);
 
+        // ASP.NET Core authorization, evaluated by GrpcJwtAuth on every call: a policy for the whole service, and a
+        // resource-based one that reads the request message (StreamLimit.cs).
+        builder.Services.AddAuthorization(options =>
+        {
+            options.AddPolicy("person", policy => policy.RequireClaim("sub"));
+            options.AddPolicy(StreamLimitRequirement.PolicyName, policy => policy.AddRequirements(new StreamLimitRequirement()));
+        });
+        builder.Services.AddSingleton<IAuthorizationHandler, StreamLimitHandler>();
+
         var app = builder.Build();
 
         if (developmentCertificate is not null)
@@ -75,7 +86,7 @@ public static class GreeterServerApp
                 developmentIssuer.KeyId);
         }
 
-        app.MapGrpcService<GreeterService>();
+        app.MapGrpcService<GreeterService>().RequireAuthorization("person");
         app.MapGrpcHealthChecksService();
 
         return app;

@@ -1,10 +1,12 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 
 namespace Greeter.Server;
 
 /// <summary>
-/// The sample service. It contains no authorization code: GrpcJwtAuth's interceptor has already authenticated
-/// every call, and the "admin" requirement of SayHelloAdmin comes from a rule in appsettings.json.
+/// The sample service. It contains no authorization code: GrpcJwtAuth's interceptor has already authenticated and
+/// authorized every call. The "admin" requirement of SayHelloAdmin comes from a rule in appsettings.json, the "person"
+/// policy from MapGrpcService(...).RequireAuthorization, and StreamHellos' limit from the attribute below.
 /// </summary>
 public sealed class GreeterService(TimeProvider timeProvider) : Greeter.GreeterBase
 {
@@ -16,6 +18,7 @@ public sealed class GreeterService(TimeProvider timeProvider) : Greeter.GreeterB
     public override Task<HelloReply> SayHelloAdmin(HelloRequest request, ServerCallContext context) =>
         Task.FromResult(Reply($"Hello admin {request.Name}", context));
 
+    [Authorize(Policy = StreamLimitRequirement.PolicyName)]
     public override async Task StreamHellos(HelloRequest request, IServerStreamWriter<HelloReply> responseStream, ServerCallContext context)
     {
         var count = Math.Clamp(request.Count, 0, MaxCount);

@@ -65,7 +65,7 @@ public class KeyEndpointTests : IntegrationTest
         Assert.Contains("larger than 65536 bytes", failed.Exception?.Message, StringComparison.Ordinal);
         Assert.Contains("GrpcJwtAuth:MaxKeyDocumentBytes", failed.Exception?.Message, StringComparison.Ordinal);
         var refresh = metrics.Of("grpcjwtauth.keys.refreshes")[^1];
-        Assert.Equal("failure", refresh.Tag("outcome"));
+        Assert.Equal("failure", refresh.Tag("grpcjwtauth.outcome"));
         Assert.Equal("KeyDocumentTooLargeException", refresh.Tag("error.type"));
         Assert.True((await server.Probe.CallUnaryAsync(Auth.Bearer(token))).PrincipalAuthenticated);
     }

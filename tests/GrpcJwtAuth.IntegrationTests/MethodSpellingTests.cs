@@ -87,7 +87,7 @@ public class MethodSpellingTests : IntegrationTest
         Assert.Equal(200, spellings.Distinct(StringComparer.Ordinal).Count());
         var decisions = metrics.Of("grpcjwtauth.server.decisions");
         Assert.Equal(250, decisions.Count);
-        Assert.All(decisions, decision => Assert.Equal("/test.Probe/Admin", decision.Tag("grpc.method")));
+        Assert.All(decisions, decision => Assert.Equal("test.Probe/Admin", decision.Tag("rpc.method")));
         var lines = server.Logs.WithEvent("CallDenied").Concat(server.Logs.WithEvent("CallRejected")).ToList();
         Assert.Equal(250, lines.Count);
         Assert.All(lines, line => Assert.Equal("/test.Probe/Admin", line.GetStructuredStateValue("Method")));

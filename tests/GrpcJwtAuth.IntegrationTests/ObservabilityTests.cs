@@ -34,25 +34,27 @@ public class ObservabilityTests : IntegrationTest
         await Rejection.AssertAsync(
             () => down.Probe.CallUnaryAsync(Auth.Bearer(unavailable)), StatusCode.Unavailable, Details.KeysUnavailable, unavailable);
 
-        // Metrics: one decision per call, by outcome, reason and method.
+        // Metrics: one decision per call, by outcome, error type and method (rpc.method: package.Service/Method).
         string[] expected =
         [
-            $"allowed/none/{RejectionPaths.Unary}",
-            .. paths.Select(path => $"{Outcome(path.Code)}/{path.Reason}/{path.Method}"),
+            $"allowed/none/{RejectionPaths.Unary[1..]}",
+            .. paths.Select(path => $"{Outcome(path.Code)}/{path.Reason}/{path.Method[1..]}"),
         ];
         Assert.Equal(expected.Order(), Decided(metrics).Order());
-        Assert.Equal([$"unavailable/keys_unavailable/{RejectionPaths.Unary}"], Decided(downMetrics));
-        Assert.All(metrics.Of(Decisions), m => Assert.Equal(["grpc.method", "outcome", "reason"], m.Tags.Keys.Order()));
+        Assert.Equal([$"unavailable/keys_unavailable/{RejectionPaths.Unary[1..]}"], Decided(downMetrics));
+        Assert.All(metrics.Of(Decisions), m => Assert.Equal(
+            m.Tag("grpcjwtauth.outcome") == "allowed" ? ["grpcjwtauth.outcome", "rpc.method"] : ["error.type", "grpcjwtauth.outcome", "rpc.method"],
+            m.Tags.Keys.Order()));
 
-        // Activities: the request activity of each call says how it was decided, with the subject only when validated.
+        // Activities: the request activity of each call says how it was decided; never who the caller is, unless the
+        // app opts in (RecordUserId), since that is personal data.
         await activities.WaitForCountAsync(paths.Count + 1).DefaultTimeout();
         var decided = activities.Activities.Where(a => a.GetTagItem("grpcjwtauth.outcome") is not null).ToList();
         Assert.Equal(
             expected.Select(e => string.Join('/', e.Split('/')[..2])).Order(),
-            decided.Select(a => $"{a.GetTagItem("grpcjwtauth.outcome")}/{a.GetTagItem("grpcjwtauth.reason")}").Order());
-        Assert.All(decided, a => Assert.Equal(
-            a.GetTagItem("grpcjwtauth.outcome") is "allowed" or "permission_denied" ? "user-1" : null,
-            a.GetTagItem("enduser.id")));
+            decided.Select(a => $"{a.GetTagItem("grpcjwtauth.outcome")}/{a.GetTagItem("error.type") ?? "none"}").Order());
+        Assert.All(decided, a => Assert.Null(a.GetTagItem("user.id")));
+        Assert.All(decided, a => Assert.Null(a.GetTagItem("enduser.id")));
 
         // Logs: a Debug line per rejection with its reason, and one Warning for the peer that caused them all.
         var lines = server.Logs.WithEvent("CallRejected").Concat(server.Logs.WithEvent("CallDenied")).ToList();
@@ -86,9 +88,10 @@ public class ObservabilityTests : IntegrationTest
         await server.Probe.CallUnaryAsync(Auth.Bearer(token));
         metrics.RecordObservableInstruments();
 
-        var refresh = Assert.Single(metrics.Of("grpcjwtauth.keys.refreshes"), m => m.Tag("trigger") == "unknown_key");
-        Assert.Equal("success", refresh.Tag("outcome"));
-        Assert.Equal("s", Assert.Single(metrics.Of("grpcjwtauth.keys.refresh.duration"), m => m.Tag("trigger") == "unknown_key").Unit);
+        var refresh = Assert.Single(metrics.Of("grpcjwtauth.keys.refreshes"), m => m.Tag("grpcjwtauth.keys.trigger") == "unknown_key");
+        Assert.Equal("success", refresh.Tag("grpcjwtauth.outcome"));
+        Assert.Equal("default", refresh.Tag("grpcjwtauth.issuer"));
+        Assert.Equal("s", Assert.Single(metrics.Of("grpcjwtauth.keys.refresh.duration"), m => m.Tag("grpcjwtauth.keys.trigger") == "unknown_key").Unit);
         Assert.Equal(2, Assert.Single(metrics.Of("grpcjwtauth.keys.held")).Value);
         Assert.InRange(Assert.Single(metrics.Of("grpcjwtauth.keys.age")).Value, 0, 60);
         Assert.Empty(SecretScan.Leaks(metrics.Measurements.Select(m => m.ToString()), [token]));
@@ -103,5 +106,5 @@ public class ObservabilityTests : IntegrationTest
     };
 
     private static List<string> Decided(MetricCapture metrics) =>
-        metrics.Of(Decisions).Select(m => $"{m.Tag("outcome")}/{m.Tag("reason")}/{m.Tag("grpc.method")}").ToList();
+        metrics.Of(Decisions).Select(m => $"{m.Tag("grpcjwtauth.outcome")}/{m.Tag("error.type") ?? "none"}/{m.Tag("rpc.method")}").ToList();
 }

@@ -107,7 +107,7 @@ public class UnknownMethodTests : IntegrationTest
 
         var decisions = metrics.Of("grpcjwtauth.server.decisions");
         Assert.Equal(50, decisions.Count);
-        Assert.All(decisions, decision => Assert.Equal("_OTHER", decision.Tag("grpc.method")));
+        Assert.All(decisions, decision => Assert.Equal("_OTHER", decision.Tag("rpc.method")));
         var lines = server.Logs.WithEvent("CallRejected");
         Assert.Equal(50, lines.Count);
         Assert.All(lines, line => Assert.Equal("_OTHER", line.GetStructuredStateValue("Method")));

@@ -31,7 +31,7 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
             {
                 if (!IsMet(requirement, user))
                 {
-                    return Describe(authorization, requirement, failure: null);
+                    return Describe(authorization, policy, requirement, failure: null);
                 }
             }
 
@@ -51,7 +51,7 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
             break;
         }
 
-        return Describe(authorization, failed, result.Failure);
+        return Describe(authorization, policy, failed, result.Failure);
     }
 
     /// <summary>Whether <paramref name="requirement"/> holds for <paramref name="user"/>, as its ASP.NET Core handler decides.</summary>
@@ -118,8 +118,12 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
         return false;
     }
 
-    private Denial Describe(EndpointAuthorization authorization, IAuthorizationRequirement? failed, AuthorizationFailure? failure)
+    private Denial Describe(
+        EndpointAuthorization authorization, AuthorizationPolicy policy, IAuthorizationRequirement? failed, AuthorizationFailure? failure)
     {
+        // A handler that called context.Fail() leaves no failed requirement: name the policy if only one was in play.
+        failed ??= OnlyNamedRequirement(authorization, policy);
+
         if (failed is DenyAnonymousAuthorizationRequirement)
         {
             return new Denial(AuthFailure.MissingAuthorization, null);
@@ -178,6 +182,29 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
         }
 
         return detail;
+    }
+
+    private static IAuthorizationRequirement? OnlyNamedRequirement(EndpointAuthorization authorization, AuthorizationPolicy policy)
+    {
+        IAuthorizationRequirement? first = null;
+        string? name = null;
+        foreach (var requirement in policy.Requirements)
+        {
+            if (requirement is DenyAnonymousAuthorizationRequirement)
+            {
+                continue;
+            }
+
+            if (!authorization.PolicyNames.TryGetValue(requirement, out var owner) || (name is not null && owner != name))
+            {
+                return null;
+            }
+
+            name = owner;
+            first ??= requirement;
+        }
+
+        return first;
     }
 
     private bool UsesFrameworkDefaults(IServiceProvider services)

@@ -65,13 +65,23 @@ public sealed class GrpcTestServer : IAsyncDisposable
     /// insecure channels.
     /// </param>
     /// <param name="probeConventions">Conventions for the Probe service's endpoints, such as <c>AllowAnonymous()</c>.</param>
+    /// <param name="configureBuilder">
+    /// More of the app, after <c>AddGrpc()</c> and <c>AddGrpcJwtAuth()</c>: authorization policies, handlers, controllers,
+    /// other authentication schemes.
+    /// </param>
+    /// <param name="configureApp">
+    /// The app's middleware and endpoints, after the request counter and before the Probe and Attributed services are
+    /// mapped: an explicit <c>UseAuthentication()</c>/<c>UseAuthorization()</c>, <c>MapControllers()</c>, more services.
+    /// </param>
     public static async Task<GrpcTestServer> StartAsync(
         Action<GrpcJwtAuthOptions> configure,
         KeyServer? keyServer = null,
         TimeProvider? timeProvider = null,
         IEnumerable<string>? expectedErrors = null,
         bool plaintext = false,
-        Action<GrpcServiceEndpointConventionBuilder>? probeConventions = null)
+        Action<GrpcServiceEndpointConventionBuilder>? probeConventions = null,
+        Action<WebApplicationBuilder>? configureBuilder = null,
+        Action<WebApplication>? configureApp = null)
     {
         var certificate = TestCertificate.CreateForLocalhost();
         var logs = new LogCapture(expectedErrors);
@@ -94,6 +104,7 @@ public sealed class GrpcTestServer : IAsyncDisposable
             auth.Backchannel.ConfigurePrimaryHttpMessageHandler(pin.CreatePinnedHandler);
         }
 
+        configureBuilder?.Invoke(builder);
         var app = builder.Build();
         var requests = app.Services.GetRequiredService<RequestCounts>();
         app.Use((context, next) =>
@@ -101,6 +112,7 @@ public sealed class GrpcTestServer : IAsyncDisposable
             requests.Record(context.Request.Path.Value ?? string.Empty);
             return next(context);
         });
+        configureApp?.Invoke(app);
         var probe = app.MapGrpcService<ProbeService>();
         probeConventions?.Invoke(probe);
         app.MapGrpcService<AttributedService>();

@@ -14,8 +14,10 @@ public abstract class IntegrationTest : OwningTest
         TimeProvider? timeProvider = null,
         IEnumerable<string>? expectedErrors = null,
         bool plaintext = false,
-        Action<GrpcServiceEndpointConventionBuilder>? probeConventions = null) =>
-        Own(await GrpcTestServer.StartAsync(configure, keyServer, timeProvider, expectedErrors, plaintext, probeConventions));
+        Action<GrpcServiceEndpointConventionBuilder>? probeConventions = null,
+        Action<WebApplicationBuilder>? configureBuilder = null,
+        Action<WebApplication>? configureApp = null) =>
+        Own(await GrpcTestServer.StartAsync(configure, keyServer, timeProvider, expectedErrors, plaintext, probeConventions, configureBuilder, configureApp));
 
     protected async Task<KeyServer> StartKeyServerAsync(params TestSigningKey[] keys) => Own(await KeyServer.StartAsync(keys));
 

