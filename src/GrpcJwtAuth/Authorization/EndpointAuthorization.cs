@@ -46,7 +46,8 @@ internal sealed class EndpointAuthorization
         PolicyNames = policyNames;
         UsesOwnScheme = policy is null || policy.AuthenticationSchemes.Count == 0
             || (policy.AuthenticationSchemes.Count == 1 && policy.AuthenticationSchemes[0] == GrpcJwtAuthDefaults.AuthenticationScheme);
-        IsNative = policy is null || policy.Requirements.All(requirement => Array.IndexOf(NativeRequirements, requirement.GetType()) >= 0);
+        IsNative = policy is null || policy.Requirements.All(IsNativeRequirement);
+        MetadataIsNative = metadataPolicy is null || metadataPolicy.Requirements.All(IsNativeRequirement);
     }
 
     private EndpointAuthorization(string method, Server.AuthFailure failure)
@@ -91,4 +92,10 @@ internal sealed class EndpointAuthorization
 
     /// <summary>Whether every requirement is one GrpcJwtAuth evaluates itself exactly as ASP.NET Core's handlers would.</summary>
     public bool IsNative { get; }
+
+    /// <summary>Whether every requirement of <see cref="MetadataPolicy"/> is built in: none of them looks at the resource.</summary>
+    public bool MetadataIsNative { get; }
+
+    private static bool IsNativeRequirement(IAuthorizationRequirement requirement) =>
+        Array.IndexOf(NativeRequirements, requirement.GetType()) >= 0;
 }

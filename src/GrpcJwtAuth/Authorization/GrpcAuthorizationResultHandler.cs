@@ -36,7 +36,7 @@ internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareRes
                 context.Features.Set(feature);
             }
 
-            feature.AuthorizedPolicy = policy;
+            feature.AuthorizedEndpoint = context.GetEndpoint();
             feature.AuthorizedUser = context.User;
             return next(context);
         }

@@ -126,11 +126,14 @@ internal sealed class CallAuthorizer(
             return Reject(httpContext, authorization, new CallDecision(outcome.Failure, outcome.Detail), outcome);
         }
 
-        // The authorization middleware already passed the metadata's policy for this very principal.
-        if (authorization.MetadataPolicy is { } metadataPolicy
-            && httpContext.Features.Get<GrpcJwtAuthFeature>() is { } feature
-            && ReferenceEquals(feature.AuthorizedPolicy, metadataPolicy)
-            && ReferenceEquals(feature.AuthorizedUser, httpContext.User))
+        // The authorization middleware already passed the endpoint's metadata policy for this very principal. Not
+        // evaluated again unless its handlers may look at the resource: the middleware showed them the HttpContext,
+        // and the call's resource is the request message, which they have not seen.
+        if (authorization.MetadataPolicy is not null
+            && httpContext.Features.Get<GrpcJwtAuthFeature>() is { AuthorizedEndpoint: { } authorizedEndpoint } feature
+            && ReferenceEquals(authorizedEndpoint, httpContext.GetEndpoint())
+            && ReferenceEquals(feature.AuthorizedUser, httpContext.User)
+            && (authorization.MetadataIsNative || ReferenceEquals(resource, httpContext)))
         {
             if (authorization.RulePolicy is not { } rulePolicy)
             {
