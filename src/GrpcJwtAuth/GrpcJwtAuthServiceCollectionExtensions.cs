@@ -72,6 +72,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             .AddScheme<GrpcJwtAuthSchemeOptions, GrpcJwtAuthHandler>(GrpcJwtAuthDefaults.AuthenticationScheme, displayName: null, configureOptions: null);
         services.AddAuthorization();
         DecorateResultHandler(services);
+        DecoratePolicyEvaluator(services);
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, KeyRefreshHostedService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuleCoverageCheck>());
@@ -116,6 +117,32 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             { ImplementationType: { } type } => (IAuthorizationMiddlewareResultHandler)ActivatorUtilities.CreateInstance(sp, type),
             _ => new AuthorizationMiddlewareResultHandler(),
         }));
+    }
+
+    /// <summary>
+    /// Puts <see cref="GrpcPolicyEvaluator"/> in front of the app's <see cref="IPolicyEvaluator"/> (ASP.NET Core's own
+    /// unless the app registered one before this call), with the lifetime the app's has.
+    /// </summary>
+    private static void DecoratePolicyEvaluator(IServiceCollection services)
+    {
+        var existing = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IPolicyEvaluator));
+        if (existing is not null)
+        {
+            services.Remove(existing);
+        }
+
+        services.Add(ServiceDescriptor.Describe(
+            typeof(IPolicyEvaluator),
+            sp => new GrpcPolicyEvaluator(
+                existing switch
+                {
+                    { ImplementationInstance: IPolicyEvaluator instance } => instance,
+                    { ImplementationFactory: { } factory } => (IPolicyEvaluator)factory(sp),
+                    { ImplementationType: { } type } => (IPolicyEvaluator)ActivatorUtilities.CreateInstance(sp, type),
+                    _ => ActivatorUtilities.CreateInstance<PolicyEvaluator>(sp),
+                },
+                sp.GetRequiredService<IOptions<GrpcServiceOptions>>()),
+            existing?.Lifetime ?? ServiceLifetime.Transient));
     }
 
     private sealed class GrpcJwtAuthMarker;

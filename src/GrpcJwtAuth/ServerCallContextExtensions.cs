@@ -33,9 +33,11 @@ public static class GrpcJwtAuthServerCallContextExtensions
     /// Checks the policy named <paramref name="policyName"/> for this call's principal, with <paramref name="resource"/>
     /// (such as one message of a client or duplex stream) as the resource its handlers see, and throws
     /// <see cref="RpcException"/> with <c>PermissionDenied</c> naming the policy when it fails: the same answer a
-    /// failed policy gets before the call starts. Cancels nothing by itself; the exception ends the call.
+    /// failed policy gets before the call starts, <see cref="GrpcJwtAuthEvents.OnForbidden"/> included. Cancels nothing
+    /// by itself; the exception ends the call.
     /// </summary>
-    /// <exception cref="RpcException">The policy failed (<c>PermissionDenied</c>).</exception>
+    /// <exception cref="RpcException">The policy failed (<c>PermissionDenied</c>; <c>Unauthenticated</c> when it
+    /// requires an authenticated caller and there is none).</exception>
     /// <exception cref="InvalidOperationException">No policy has that name.</exception>
     public static async Task AuthorizeAsync(this ServerCallContext context, object? resource, string policyName)
     {
@@ -48,7 +50,13 @@ public static class GrpcJwtAuthServerCallContextExtensions
             .AuthorizeAsync(httpContext.User, resource, policyName).ConfigureAwait(false);
         if (!result.Succeeded)
         {
-            throw new RpcException(PolicyEvaluation.Denied(services, policyName, result.Failure));
+            var status = PolicyEvaluation.Denied(services, policyName, result.Failure);
+            if (services.GetService<GrpcJwtAuth.Server.CallAuthorizer>() is { } authorizer)
+            {
+                status = await authorizer.RespondAsync(httpContext, status).ConfigureAwait(false);
+            }
+
+            throw new RpcException(status);
         }
     }
 }

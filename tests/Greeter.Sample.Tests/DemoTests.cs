@@ -56,6 +56,8 @@ public class DemoTests(DemoRun demo) : IClassFixture<DemoRun>
         { "wrong audience", StatusCode.Unauthenticated, "audience not accepted" },
         { "tampered signature", StatusCode.Unauthenticated, "signature invalid" },
         { "server stream", StatusCode.OK, "3 replies" },
+        { "stream over the limit denied", StatusCode.PermissionDenied, "authorization policy 'bounded-stream' failed" },
+        { "stream over the limit, admin", StatusCode.OK, "1500 replies" },
         { "bidi chat", StatusCode.OK, "Hello one / Hello two / Hello three" },
         { "stream cut when token expires", StatusCode.Unauthenticated, TokenExpiredDuringCall },
     };

@@ -32,13 +32,4 @@ internal sealed class GrpcJwtAuthFeature
 {
     /// <summary>What the authentication handler found; <see langword="null"/> until it ran in this request.</summary>
     public AuthOutcome? Outcome { get; set; }
-
-    /// <summary>
-    /// The endpoint whose metadata policy ASP.NET Core's authorization middleware passed on this request (it combines
-    /// the endpoint's <c>[Authorize]</c> data and policies exactly as GrpcJwtAuth does), for <see cref="AuthorizedUser"/>.
-    /// </summary>
-    public Microsoft.AspNetCore.Http.Endpoint? AuthorizedEndpoint { get; set; }
-
-    /// <summary>The principal the authorization middleware authorized.</summary>
-    public ClaimsPrincipal? AuthorizedUser { get; set; }
 }

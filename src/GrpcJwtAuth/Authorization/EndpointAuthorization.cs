@@ -47,7 +47,6 @@ internal sealed class EndpointAuthorization
         UsesOwnScheme = policy is null || policy.AuthenticationSchemes.Count == 0
             || (policy.AuthenticationSchemes.Count == 1 && policy.AuthenticationSchemes[0] == GrpcJwtAuthDefaults.AuthenticationScheme);
         IsNative = policy is null || policy.Requirements.All(IsNativeRequirement);
-        MetadataIsNative = metadataPolicy is null || metadataPolicy.Requirements.All(IsNativeRequirement);
     }
 
     private EndpointAuthorization(string method, Server.AuthFailure failure)
@@ -92,9 +91,6 @@ internal sealed class EndpointAuthorization
 
     /// <summary>Whether every requirement is one GrpcJwtAuth evaluates itself exactly as ASP.NET Core's handlers would.</summary>
     public bool IsNative { get; }
-
-    /// <summary>Whether every requirement of <see cref="MetadataPolicy"/> is built in: none of them looks at the resource.</summary>
-    public bool MetadataIsNative { get; }
 
     private static bool IsNativeRequirement(IAuthorizationRequirement requirement) =>
         Array.IndexOf(NativeRequirements, requirement.GetType()) >= 0;

@@ -26,6 +26,7 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
 
     // Keyed by reference (Endpoint does not override Equals), without the virtual calls of the default comparer.
     private readonly ConcurrentDictionary<Endpoint, EndpointAuthorization> _resolved = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<string, byte> _reportedUndefined = new(StringComparer.Ordinal);
 
     /// <summary>How many endpoints have resolved requirements.</summary>
     public int Count => _resolved.Count;
@@ -50,7 +51,21 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
         }
 
         var method = grpcMethod.Method.FullName;
-        return ResolveAsync(httpContext, endpoint, method, options.Rules.Match(method), cache: true);
+        return ResolveAsync(httpContext.RequestServices, endpoint, method, options.Rules.Match(method), cache: true);
+    }
+
+    /// <summary>
+    /// Resolves a mapped gRPC method's requirements before its first call (at startup), so a policy name the application
+    /// does not define is reported then. Not kept: the endpoints a data source lists need not be the instances routing
+    /// selects.
+    /// </summary>
+    public async ValueTask PrepareAsync(IServiceProvider services, Endpoint endpoint)
+    {
+        if (endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is { } grpcMethod)
+        {
+            var method = grpcMethod.Method.FullName;
+            await ResolveAsync(services, endpoint, method, options.Rules.Match(method), cache: false).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -60,12 +75,12 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
     public ValueTask<EndpointAuthorization> GetForUnknownMethodAsync(HttpContext httpContext, Endpoint endpoint) =>
         _resolved.TryGetValue(endpoint, out var resolved)
             ? ValueTask.FromResult(resolved)
-            : ResolveAsync(httpContext, endpoint, EndpointAuthorization.OtherMethod, rule: null, cache: true);
+            : ResolveAsync(httpContext.RequestServices, endpoint, EndpointAuthorization.OtherMethod, rule: null, cache: true);
 
     private async ValueTask<EndpointAuthorization> ResolveAsync(
-        HttpContext httpContext, Endpoint endpoint, string method, CompiledRule? rule, bool cache)
+        IServiceProvider services, Endpoint endpoint, string method, CompiledRule? rule, bool cache)
     {
-        var policies = httpContext.RequestServices.GetRequiredService<IAuthorizationPolicyProvider>();
+        var policies = services.GetRequiredService<IAuthorizationPolicyProvider>();
         EndpointAuthorization resolved;
         try
         {
@@ -74,7 +89,12 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
         catch (InvalidOperationException ex)
         {
             // AuthorizationPolicy.CombineAsync (and ours) throw this for a policy name the provider does not know.
-            Log.UndefinedAuthorizationPolicy(logger, method, ex.Message);
+            // Reported once per method (the names are the mapped methods' declared names, never a caller's).
+            if (_reportedUndefined.Count < MaxEndpoints && _reportedUndefined.TryAdd(method, 0))
+            {
+                Log.UndefinedAuthorizationPolicy(logger, method, ex.Message);
+            }
+
             resolved = EndpointAuthorization.UndefinedPolicy(method);
         }
 

@@ -10,10 +10,10 @@ namespace GrpcJwtAuth.Authorization;
 /// <summary>
 /// ASP.NET Core's authorization middleware hands every result to this seam. On gRPC methods GrpcJwtAuth's interceptor
 /// decides (it knows the rules, authenticates with GrpcJwtAuth's scheme, passes the request message to resource-based
-/// handlers, and answers with gRPC statuses), so a call to one always goes on: a success is noted, so the interceptor
-/// does not evaluate the same policy for the same principal again; a failure is decided again there, where it becomes
-/// <c>Unauthenticated</c> or <c>PermissionDenied</c> with its reason instead of an HTTP 401/403 a gRPC client cannot
-/// read. A gRPC request that reached no method (an unknown path under a <c>FallbackPolicy</c>) is refused here, by
+/// handlers, and answers with gRPC statuses), so a call to one always goes on (<see cref="GrpcPolicyEvaluator"/> leaves
+/// its policy to the interceptor; should an app's own evaluator fail it here, the interceptor decides again, and a
+/// refusal becomes <c>Unauthenticated</c> or <c>PermissionDenied</c> with its reason instead of an HTTP 401/403 a gRPC
+/// client cannot read). A gRPC request that reached no method (an unknown path under a <c>FallbackPolicy</c>) is refused here, by
 /// GrpcJwtAuth's scheme, as a gRPC status. Every other endpoint gets the app's handler (ASP.NET Core's by default).
 /// </summary>
 internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner) : IAuthorizationMiddlewareResultHandler
@@ -29,15 +29,6 @@ internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareRes
 
         if (authorizeResult.Succeeded)
         {
-            var feature = context.Features.Get<GrpcJwtAuthFeature>();
-            if (feature is null)
-            {
-                feature = new GrpcJwtAuthFeature();
-                context.Features.Set(feature);
-            }
-
-            feature.AuthorizedEndpoint = context.GetEndpoint();
-            feature.AuthorizedUser = context.User;
             return next(context);
         }
 

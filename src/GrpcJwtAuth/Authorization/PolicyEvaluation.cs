@@ -121,8 +121,8 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
     private Denial Describe(
         EndpointAuthorization authorization, AuthorizationPolicy policy, IAuthorizationRequirement? failed, AuthorizationFailure? failure)
     {
-        // A handler that called context.Fail() leaves no failed requirement: name the policy if only one was in play.
-        failed ??= OnlyNamedRequirement(authorization, policy);
+        // A handler that called context.Fail() leaves no failed requirement: name what failed if only one thing was in play.
+        failed ??= OnlyRequirement(authorization, policy);
 
         if (failed is DenyAnonymousAuthorizationRequirement)
         {
@@ -184,10 +184,16 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
         return detail;
     }
 
-    private static IAuthorizationRequirement? OnlyNamedRequirement(EndpointAuthorization authorization, AuthorizationPolicy policy)
+    /// <summary>
+    /// The requirement a bare <c>context.Fail()</c> failed, when that is unambiguous: every requirement in play (beside
+    /// "authenticated") belongs to one named policy (its first stands for the policy), or there is only one.
+    /// </summary>
+    private static IAuthorizationRequirement? OnlyRequirement(EndpointAuthorization authorization, AuthorizationPolicy policy)
     {
         IAuthorizationRequirement? first = null;
         string? name = null;
+        var count = 0;
+        var oneNamedPolicy = true;
         foreach (var requirement in policy.Requirements)
         {
             if (requirement is DenyAnonymousAuthorizationRequirement)
@@ -195,16 +201,17 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
                 continue;
             }
 
+            count++;
+            first ??= requirement;
             if (!authorization.PolicyNames.TryGetValue(requirement, out var owner) || (name is not null && owner != name))
             {
-                return null;
+                oneNamedPolicy = false;
             }
 
-            name = owner;
-            first ??= requirement;
+            name ??= owner;
         }
 
-        return first;
+        return oneNamedPolicy || count == 1 ? first : null;
     }
 
     private bool UsesFrameworkDefaults(IServiceProvider services)

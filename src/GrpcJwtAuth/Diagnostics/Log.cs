@@ -23,8 +23,8 @@ internal static partial class Log
         ILogger logger, string method, string peer, string? subject, string? issuer, string? tokenId, string? keyId, string reason);
 
     [LoggerMessage(EventId = 108, EventName = "UndefinedAuthorizationPolicy", Level = LogLevel.Error,
-        Message = "Method {Method} requires an authorization policy the application does not define, so every call to it " +
-                  "is denied: {Problem} Define it with AddAuthorization(o => o.AddPolicy(...)).")]
+        Message = "Method {Method} requires an authorization policy the application does not define, so no call to it " +
+                  "can pass: {Problem} Define it with AddAuthorization(o => o.AddPolicy(...)).")]
     public static partial void UndefinedAuthorizationPolicy(ILogger logger, string method, string problem);
 
     [LoggerMessage(EventId = 103, EventName = "MethodPolicyResolved", Level = LogLevel.Debug,
@@ -50,6 +50,11 @@ internal static partial class Log
                   "were ignored. Rules match the names declared in the .proto case-sensitively: fix the prefix, or the " +
                   "method gets only the default policy.")]
     public static partial void RuleMatchesNoMethodButCaseDiffers(ILogger logger, string prefix, string method);
+
+    [LoggerMessage(EventId = 109, EventName = "MethodRequirementsNotResolved", Level = LogLevel.Warning,
+        Message = "At startup, the authorization policy provider failed to resolve what a gRPC method requires; it will be " +
+                  "resolved again on the method's first call.")]
+    public static partial void EndpointPreparationFailed(ILogger logger, Exception exception);
 
     // 2xx: keys
 

@@ -1,6 +1,8 @@
 using Grpc.AspNetCore.Server;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,18 +10,20 @@ using Microsoft.Extensions.Logging;
 namespace GrpcJwtAuth.Rules;
 
 /// <summary>
-/// Once the application has started (its endpoints are mapped), warns about every rule that covers no gRPC method it
-/// maps: rules match declared names case-sensitively, so <c>/greet.greeter/</c> protects nothing when the service is
-/// <c>greet.Greeter</c>, and the method it was meant for is left to the default policy. The warning names the method a
-/// case-insensitive match would have found.
+/// Once the application has started (its endpoints are mapped), resolves what every mapped gRPC method requires, so a
+/// policy name the application does not define is logged (event 108) before any call, and warns about every rule that
+/// covers no gRPC method it maps: rules match declared names case-sensitively, so <c>/greet.greeter/</c> protects
+/// nothing when the service is <c>greet.Greeter</c>, and the method it was meant for is left to the default policy.
+/// The warning names the method a case-insensitive match would have found.
 /// </summary>
-internal sealed class RuleCoverageCheck(CompiledAuthOptions options, IServiceProvider services, ILogger<RuleCoverageCheck> logger)
+internal sealed class RuleCoverageCheck(
+    CompiledAuthOptions options, EndpointAuthorizationProvider authorizations, IServiceProvider services, ILogger<RuleCoverageCheck> logger)
     : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Every host has a lifetime; a bare service provider (in tests) may not.
-        if (options.Rules.Count > 0 && services.GetService(typeof(IHostApplicationLifetime)) is IHostApplicationLifetime lifetime)
+        if (services.GetService(typeof(IHostApplicationLifetime)) is IHostApplicationLifetime lifetime)
         {
             lifetime.ApplicationStarted.Register(static state => ((RuleCoverageCheck)state!).Check(), this);
         }
@@ -28,6 +32,21 @@ internal sealed class RuleCoverageCheck(CompiledAuthOptions options, IServicePro
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Resolves <paramref name="endpoint"/>'s requirements; a policy provider that must wait finishes in the background.</summary>
+    private void Prepare(Endpoint endpoint)
+    {
+        var pending = authorizations.PrepareAsync(services, endpoint);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            _ = pending.AsTask().ContinueWith(
+                static (task, state) => Log.EndpointPreparationFailed((ILogger)state!, task.Exception!.GetBaseException()),
+                logger,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
 
     internal void Check()
     {
@@ -42,10 +61,11 @@ internal sealed class RuleCoverageCheck(CompiledAuthOptions options, IServicePro
             if (endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is { } grpcMethod)
             {
                 methods.Add(grpcMethod.Method.FullName);
+                Prepare(endpoint);
             }
         }
 
-        if (methods.Count == 0)
+        if (methods.Count == 0 || options.Rules.Count == 0)
         {
             return;
         }

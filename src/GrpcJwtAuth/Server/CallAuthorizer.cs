@@ -30,8 +30,9 @@ internal readonly record struct CallDecision(AuthFailure Failure, string? Detail
 /// routed method requires (<see cref="EndpointAuthorizationProvider"/>), authenticates the caller (reusing what
 /// GrpcJwtAuth's authentication handler found earlier in the same request, else with <see cref="TokenAuthenticator"/>,
 /// or through ASP.NET Core for the other schemes a policy names), sets <c>HttpContext.User</c>, and evaluates the
-/// policy (<see cref="PolicyEvaluation"/>) with the request message as the resource when there is one. What ASP.NET
-/// Core's authorization middleware already evaluated successfully for the same principal is not evaluated again.
+/// policy (<see cref="PolicyEvaluation"/>) with the request message as the resource when there is one. ASP.NET Core's
+/// authorization middleware leaves gRPC methods' policies to it (<see cref="GrpcPolicyEvaluator"/>), so each is
+/// evaluated once per call.
 /// Each decision is counted (<see cref="Metrics"/>), tagged on the current activity (<see cref="AuthActivity"/>) and,
 /// when rejected, logged at Debug and counted per peer (<see cref="RejectionBursts"/>). Never throws for a denial.
 /// </summary>
@@ -126,23 +127,6 @@ internal sealed class CallAuthorizer(
             return Reject(httpContext, authorization, new CallDecision(outcome.Failure, outcome.Detail), outcome);
         }
 
-        // The authorization middleware already passed the endpoint's metadata policy for this very principal. Not
-        // evaluated again unless its handlers may look at the resource: the middleware showed them the HttpContext,
-        // and the call's resource is the request message, which they have not seen.
-        if (authorization.MetadataPolicy is not null
-            && httpContext.Features.Get<GrpcJwtAuthFeature>() is { AuthorizedEndpoint: { } authorizedEndpoint } feature
-            && ReferenceEquals(authorizedEndpoint, httpContext.GetEndpoint())
-            && ReferenceEquals(feature.AuthorizedUser, httpContext.User)
-            && (authorization.MetadataIsNative || ReferenceEquals(resource, httpContext)))
-        {
-            if (authorization.RulePolicy is not { } rulePolicy)
-            {
-                return ValueTask.FromResult(Allow(httpContext, authorization, outcome));
-            }
-
-            policy = rulePolicy;
-        }
-
         var pending = _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices);
         return pending.IsCompletedSuccessfully
             ? Decide(httpContext, authorization, outcome, pending.Result)
@@ -200,14 +184,24 @@ internal sealed class CallAuthorizer(
 
     private async ValueTask<CallDecision> RespondAsync(HttpContext httpContext, CallDecision decision)
     {
-        if (options.EventsFor(httpContext) is not { } events)
+        var detail = decision.Status.Detail;
+        var told = await RespondAsync(httpContext, decision.Status).ConfigureAwait(false);
+        return string.Equals(told.Detail, detail, StringComparison.Ordinal) ? decision : decision with { Detail = told.Detail };
+    }
+
+    /// <summary>
+    /// The status a refused call or message ends with, after <see cref="GrpcJwtAuthEvents.OnForbidden"/> (for
+    /// <c>PermissionDenied</c>) or <see cref="GrpcJwtAuthEvents.OnChallenge"/> (otherwise) had their say on its detail.
+    /// </summary>
+    public async ValueTask<Status> RespondAsync(HttpContext httpContext, Status status)
+    {
+        if (!_hasEvents || options.EventsFor(httpContext) is not { } events)
         {
-            return decision;
+            return status;
         }
 
-        var detail = decision.Status.Detail;
-        var response = new GrpcJwtAuthResponseContext(httpContext, detail);
-        if (decision.Status.StatusCode == StatusCode.PermissionDenied)
+        var response = new GrpcJwtAuthResponseContext(httpContext, status.Detail);
+        if (status.StatusCode == StatusCode.PermissionDenied)
         {
             await events.Forbidden(response).ConfigureAwait(false);
         }
@@ -216,7 +210,7 @@ internal sealed class CallAuthorizer(
             await events.Challenge(response).ConfigureAwait(false);
         }
 
-        return string.Equals(response.Reason, detail, StringComparison.Ordinal) ? decision : decision with { Detail = response.Reason };
+        return string.Equals(response.Reason, status.Detail, StringComparison.Ordinal) ? status : new Status(status.StatusCode, response.Reason);
     }
 
     private void Record(HttpContext httpContext, EndpointAuthorization authorization, AuthFailure failure, AuthOutcome outcome)
