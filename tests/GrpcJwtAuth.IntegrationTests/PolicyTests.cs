@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Reflection.V1Alpha;
 using GrpcJwtAuth.IntegrationTests.Infrastructure;
 using GrpcJwtAuth.IntegrationTests.Protos;
 using GrpcJwtAuth.IntegrationTests.Services;
@@ -283,6 +284,49 @@ public class PolicyTests : IntegrationTest
         var reply = await health.CheckAsync(new HealthCheckRequest(), Auth.Bearer(Token())).ResponseAsync.DefaultTimeout();
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task MapGrpcReflectionService_lists_services_to_a_caller_without_token_only_with_AllowAnonymous(bool allowAnonymous)
+    {
+        var server = await StartAsync(
+            configureBuilder: builder => builder.Services.AddGrpcReflection(),
+            configureApp: app =>
+            {
+                var reflection = app.MapGrpcReflectionService();
+                if (allowAnonymous)
+                {
+                    reflection.AllowAnonymous();
+                }
+            });
+        var reflectionClient = new ServerReflection.ServerReflectionClient(server.Channel);
+
+        var listing = ListServicesAsync(reflectionClient, Auth.None).DefaultTimeout();
+        if (allowAnonymous)
+        {
+            Assert.Contains("test.Probe", await listing);
+        }
+        else
+        {
+            await Rejection.AssertAsync(() => listing, StatusCode.Unauthenticated, Details.MissingToken);
+            Assert.Contains("test.Probe", await ListServicesAsync(reflectionClient, Auth.Bearer(Token())).DefaultTimeout());
+        }
+    }
+
+    private static async Task<List<string>> ListServicesAsync(ServerReflection.ServerReflectionClient client, CallOptions options)
+    {
+        using var call = client.ServerReflectionInfo(options);
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = string.Empty });
+        await call.RequestStream.CompleteAsync();
+        var services = new List<string>();
+        await foreach (var response in call.ResponseStream.ReadAllAsync())
+        {
+            services.AddRange(response.ListServicesResponse.Service.Select(service => service.Name));
+        }
+
+        return services;
     }
 
     [Fact]
