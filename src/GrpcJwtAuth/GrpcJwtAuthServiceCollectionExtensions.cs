@@ -116,7 +116,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             { ImplementationFactory: { } factory } => (IAuthorizationMiddlewareResultHandler)factory(sp),
             { ImplementationType: { } type } => (IAuthorizationMiddlewareResultHandler)ActivatorUtilities.CreateInstance(sp, type),
             _ => new AuthorizationMiddlewareResultHandler(),
-        }));
+        }, sp.GetRequiredService<IOptions<GrpcServiceOptions>>()));
     }
 
     /// <summary>

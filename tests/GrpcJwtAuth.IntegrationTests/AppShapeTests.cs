@@ -288,6 +288,28 @@ public class AppShapeTests : IntegrationTest
         Assert.Equal(1, handler.Count);
     }
 
+    [Fact]
+    public async Task App_that_removes_the_interceptor_still_has_Authorize_enforced_by_the_middleware_with_gRPC_statuses()
+    {
+        var server = await StartServerAsync(
+            TestKeys.StaticOptions(TestKeys.Primary),
+            configureBuilder: builder => builder.Services.PostConfigure<Grpc.AspNetCore.Server.GrpcServiceOptions>(options =>
+            {
+                var index = options.Interceptors.ToList().FindIndex(registration => registration.Type.Name == "GrpcJwtAuthInterceptor");
+                options.Interceptors.RemoveAt(index);
+            }));
+        var ops = Token("ops");
+
+        // Nothing decides after the authorization middleware, so it must not pass a failed policy on: it refuses itself.
+        await Rejection.AssertAsync(() => CallAttributedAsync(server, "AdminOnly", Auth.None), StatusCode.Unauthenticated, Details.MissingToken);
+        await Rejection.AssertAsync(
+            () => CallAttributedAsync(server, "AdminOnly", Auth.Bearer(ops)), StatusCode.PermissionDenied, "authorization policy failed", ops);
+        var admin = await CallAttributedAsync(server, "AdminOnly", Auth.Bearer(Token("admin")));
+
+        Assert.Equal("carol", admin.Subject);
+        Assert.Equal(1, server.Entries.Total);
+    }
+
     // (d) JwtBearer as a second scheme.
 
     [Fact]

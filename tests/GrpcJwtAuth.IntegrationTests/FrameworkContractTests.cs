@@ -229,6 +229,25 @@ public class FrameworkContractTests : IntegrationTest
     }
 
     [Fact]
+    public async Task App_calling_AddAuthorization_after_AddGrpcJwtAuth_keeps_GrpcJwtAuths_policy_evaluator_around_ASP_NET_Cores()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddGrpc();
+        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
+        services.AddAuthorization();
+        await using var provider = services.BuildServiceProvider();
+
+        var evaluator = provider.GetRequiredService<IPolicyEvaluator>();
+        var inner = evaluator.GetType().GetProperty("Inner")?.GetValue(evaluator);
+
+        Contract(
+            evaluator.GetType().FullName == "GrpcJwtAuth.Authorization.GrpcPolicyEvaluator" && inner is PolicyEvaluator,
+            $"The app's IPolicyEvaluator is {evaluator.GetType().FullName} around {inner?.GetType().FullName ?? "nothing"}, not GrpcJwtAuth's "
+            + "GrpcPolicyEvaluator around ASP.NET Core's PolicyEvaluator: AddAuthorization() no longer registers it with TryAdd. Without "
+            + "GrpcPolicyEvaluator the middleware evaluates gRPC methods' policies too, and the app's handlers run twice per call.");
+    }
+
+    [Fact]
     public async Task Undefined_policy_names_are_null_from_the_policy_provider_and_throw_InvalidOperationException_from_CombineAsync()
     {
         var policies = new DefaultAuthorizationPolicyProvider(Options.Create(new AuthorizationOptions()));

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 
 namespace GrpcJwtAuth.Authorization;
 
@@ -16,7 +17,8 @@ namespace GrpcJwtAuth.Authorization;
 /// client cannot read). A gRPC request that reached no method (an unknown path under a <c>FallbackPolicy</c>) is refused here, by
 /// GrpcJwtAuth's scheme, as a gRPC status. Every other endpoint gets the app's handler (ASP.NET Core's by default).
 /// </summary>
-internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner) : IAuthorizationMiddlewareResultHandler
+internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner, IOptions<GrpcServiceOptions> grpcOptions)
+    : IAuthorizationMiddlewareResultHandler
 {
     public IAuthorizationMiddlewareResultHandler Inner => inner;
 
@@ -32,7 +34,9 @@ internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareRes
             return next(context);
         }
 
-        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null)
+        // Without the interceptor (an app removed it from the global interceptors) nothing would decide again: refuse here.
+        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
+            && GrpcPolicyEvaluator.InterceptorIsInstalled(grpcOptions.Value))
         {
             return next(context);
         }
