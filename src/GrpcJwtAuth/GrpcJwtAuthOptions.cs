@@ -185,6 +185,16 @@ public sealed class GrpcJwtAuthOptions
     public bool RecordUserId { get; set; }
 
     /// <summary>
+    /// Whether ASP.NET Core's authentication middleware authenticates gRPC calls with GrpcJwtAuth's scheme, so that
+    /// middleware after it (a rate limiter partitioned by user, a logging scope) sees the caller in
+    /// <c>HttpContext.User</c>. Off by default: GrpcJwtAuth's interceptor authenticates every gRPC call anyway, before
+    /// any policy and the service method, and leaving it to the interceptor spares each call the framework's
+    /// authentication result, ticket and features. Either way a token is validated at most once per call, and
+    /// controllers and other endpoints are always authenticated by the middleware.
+    /// </summary>
+    public bool MiddlewareAuthenticatesGrpcCalls { get; set; }
+
+    /// <summary>
     /// Authorization rules matched against the method path (<c>/package.Service/Method</c>); the longest matching
     /// prefix wins. A rule is matched against the method the call was routed to (its declared name), never the path as
     /// the caller spelled it, and adds to the method's <c>[Authorize]</c> metadata: both must pass. A method with

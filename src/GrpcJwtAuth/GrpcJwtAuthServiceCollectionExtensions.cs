@@ -10,6 +10,7 @@ using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Routing;
@@ -68,8 +69,10 @@ public static class GrpcJwtAuthServiceCollectionExtensions
 
         // ASP.NET Core's authentication and authorization, with GrpcJwtAuth as a scheme: the middleware WebApplication
         // adds then finds what it needs, and [Authorize] on controllers can use the same tokens.
-        services.AddAuthentication()
-            .AddScheme<GrpcJwtAuthSchemeOptions, GrpcJwtAuthHandler>(GrpcJwtAuthDefaults.AuthenticationScheme, displayName: null, configureOptions: null);
+        services.AddAuthentication(options => options.AddScheme(
+            GrpcJwtAuthDefaults.AuthenticationScheme, scheme => scheme.HandlerType = typeof(GrpcJwtAuthHandler)));
+        services.TryAddTransient<GrpcJwtAuthHandler>();
+        DecorateAuthenticationService(services);
         services.AddAuthorization();
         DecorateResultHandler(services);
         DecoratePolicyEvaluator(services);
@@ -144,6 +147,42 @@ public static class GrpcJwtAuthServiceCollectionExtensions
                 sp.GetRequiredService<IOptions<GrpcServiceOptions>>()),
             existing?.Lifetime ?? ServiceLifetime.Transient));
     }
+
+    /// <summary>
+    /// Puts <see cref="GrpcJwtAuthAuthenticationService"/> in front of the app's <see cref="IAuthenticationService"/>
+    /// (ASP.NET Core's own unless the app registered one before this call). The app's stays what it was (scoped by
+    /// default, one per request) under a private key, resolved only when a request needs it; the decorator is transient,
+    /// so resolving it takes no lock of the request's scope.
+    /// </summary>
+    private static void DecorateAuthenticationService(IServiceCollection services)
+    {
+        var existing = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IAuthenticationService));
+        if (existing is not null)
+        {
+            services.Remove(existing);
+        }
+
+        var lifetime = existing?.Lifetime ?? ServiceLifetime.Scoped;
+        services.Add(existing switch
+        {
+            { ImplementationInstance: { } instance } => ServiceDescriptor.KeyedSingleton(typeof(IAuthenticationService), InnerServiceKey, instance),
+            { ImplementationFactory: { } factory } => ServiceDescriptor.DescribeKeyed(
+                typeof(IAuthenticationService), InnerServiceKey, (sp, _) => factory(sp), lifetime),
+            { ImplementationType: { } type } => ServiceDescriptor.DescribeKeyed(typeof(IAuthenticationService), InnerServiceKey, type, lifetime),
+            _ => ServiceDescriptor.DescribeKeyed(typeof(IAuthenticationService), InnerServiceKey, typeof(AuthenticationService), lifetime),
+        });
+
+        services.AddTransient<IAuthenticationService>(sp => new GrpcJwtAuthAuthenticationService(
+            static sp => sp.GetRequiredKeyedService<IAuthenticationService>(InnerServiceKey),
+            sp,
+            sp.GetRequiredService<IAuthenticationSchemeProvider>(),
+            sp.GetRequiredService<TokenAuthenticator>(),
+            sp.GetRequiredService<CompiledAuthOptions>(),
+            sp.GetRequiredService<IOptions<GrpcServiceOptions>>()));
+    }
+
+    /// <summary>The key the app's own <see cref="IAuthenticationService"/> is registered under, behind GrpcJwtAuth's.</summary>
+    internal static readonly object InnerServiceKey = new();
 
     private sealed class GrpcJwtAuthMarker;
 }

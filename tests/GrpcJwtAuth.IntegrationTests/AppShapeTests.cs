@@ -267,6 +267,44 @@ public class AppShapeTests : IntegrationTest
         Assert.Equal(2, metrics.Of(ValidationDuration).Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Middleware_sees_the_gRPC_caller_only_with_MiddlewareAuthenticatesGrpcCalls_and_the_token_is_validated_once_either_way(
+        bool middlewareAuthenticates)
+    {
+        var seenByMiddleware = new List<bool>();
+        var server = await StartServerAsync(
+            options =>
+            {
+                TestKeys.StaticOptions(TestKeys.Primary)(options);
+                options.MiddlewareAuthenticatesGrpcCalls = middlewareAuthenticates;
+            },
+            configureApp: app => app.Use((context, next) =>
+            {
+                // After the authentication middleware WebApplication inserts, before the endpoint.
+                lock (seenByMiddleware)
+                {
+                    seenByMiddleware.Add(context.User.Identity?.IsAuthenticated == true);
+                }
+
+                return next(context);
+            }));
+        using var metrics = new MetricCapture(server.Services);
+        var token = Token("admin");
+
+        var replies = new List<ProbeReply>();
+        for (var i = 0; i < 3; i++)
+        {
+            replies.Add(await server.Probe.CallUnaryAsync(Auth.Bearer(token)));
+        }
+
+        Assert.Equal([middlewareAuthenticates, middlewareAuthenticates, middlewareAuthenticates], seenByMiddleware);
+        Assert.All(replies, reply => Assert.True(reply.PrincipalAuthenticated));
+        Assert.All(replies, reply => Assert.Equal("carol", reply.Subject));
+        Assert.Equal(3, metrics.Of(TokenCacheLookups).Count);
+    }
+
     [Fact]
     public async Task Policy_the_authorization_middleware_passed_is_not_evaluated_again_by_the_interceptor()
     {

@@ -33,7 +33,13 @@ public class FrameworkContractTests : IntegrationTest
     public async Task WebApplication_inserts_the_authentication_middleware_by_itself_and_it_authenticates_gRPC_calls_with_the_only_scheme()
     {
         var seen = new List<string>();
-        var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary), configureApp: app => app.Use((context, next) =>
+        var server = await StartServerAsync(
+            options =>
+            {
+                TestKeys.StaticOptions(TestKeys.Primary)(options);
+                options.MiddlewareAuthenticatesGrpcCalls = true;
+            },
+            configureApp: app => app.Use((context, next) =>
         {
             // Runs after the middleware WebApplication inserts, before the endpoint.
             var result = context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult;
@@ -52,8 +58,9 @@ public class FrameworkContractTests : IntegrationTest
             $"Before the gRPC endpoint ran, the request showed [{string.Join(", ", seen)}] instead of a ticket of the GrpcJwtAuth scheme set as User. "
             + "WebApplication no longer inserts UseAuthentication() when IAuthenticationSchemeProvider is registered, or the only scheme is no "
             + "longer the default, or AuthenticationMiddleware no longer publishes IAuthenticateResultFeature. GrpcJwtAuth relies on all three: "
-            + "GrpcJwtAuthHandler authenticates there once per request, CallAuthorizer.AuthenticateAsync reuses that outcome and takes the "
-            + "transformed principal from IAuthenticateResultFeature; without it every gRPC call is validated by the interceptor instead.");
+            + "with MiddlewareAuthenticatesGrpcCalls, GrpcJwtAuth authenticates there once per request, CallAuthorizer.AuthenticateAsync "
+            + "reuses that outcome and takes the transformed principal from IAuthenticateResultFeature; without it every gRPC call is "
+            + "validated by the interceptor instead, and middleware after UseAuthentication() no longer sees the caller.");
     }
 
     [Fact]
@@ -245,6 +252,28 @@ public class FrameworkContractTests : IntegrationTest
             $"The app's IPolicyEvaluator is {evaluator.GetType().FullName} around {inner?.GetType().FullName ?? "nothing"}, not GrpcJwtAuth's "
             + "GrpcPolicyEvaluator around ASP.NET Core's PolicyEvaluator: AddAuthorization() no longer registers it with TryAdd. Without "
             + "GrpcPolicyEvaluator the middleware evaluates gRPC methods' policies too, and the app's handlers run twice per call.");
+    }
+
+    [Fact]
+    public async Task App_calling_AddAuthentication_after_AddGrpcJwtAuth_keeps_GrpcJwtAuths_authentication_service_around_ASP_NET_Cores()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddGrpc();
+        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
+        services.AddAuthentication();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        await using var provider = services.BuildServiceProvider();
+        await using var scope = provider.CreateAsyncScope();
+
+        var service = scope.ServiceProvider.GetRequiredService<IAuthenticationService>();
+        var inner = service.GetType().GetProperty("Inner")?.GetValue(service);
+
+        Contract(
+            service.GetType().FullName == "GrpcJwtAuth.Authentication.GrpcJwtAuthAuthenticationService" && inner is AuthenticationService,
+            $"The app's IAuthenticationService is {service.GetType().FullName} around {inner?.GetType().FullName ?? "nothing"}, not GrpcJwtAuth's "
+            + "GrpcJwtAuthAuthenticationService around ASP.NET Core's AuthenticationService: AddAuthentication() no longer registers it with "
+            + "TryAdd. Tokens are still validated (through GrpcJwtAuthHandler), but every request then pays for a handler and a "
+            + "transformation cache of the framework's service.");
     }
 
     [Fact]

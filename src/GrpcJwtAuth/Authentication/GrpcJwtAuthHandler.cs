@@ -1,16 +1,10 @@
-using System.Text.Encodings.Web;
 using GrpcJwtAuth.Server;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace GrpcJwtAuth.Authentication;
-
-/// <summary>The GrpcJwtAuth scheme's options: everything is configured through <see cref="GrpcJwtAuthOptions"/>.</summary>
-internal sealed class GrpcJwtAuthSchemeOptions : AuthenticationSchemeOptions;
 
 /// <summary>
 /// GrpcJwtAuth as an ASP.NET Core authentication scheme (<see cref="GrpcJwtAuthDefaults.AuthenticationScheme"/>), so
@@ -21,26 +15,48 @@ internal sealed class GrpcJwtAuthSchemeOptions : AuthenticationSchemeOptions;
 /// <c>PermissionDenied</c>, with the reason); on other requests with 401 (<c>WWW-Authenticate: Bearer</c>, RFC 6750)
 /// or 403.
 /// </summary>
-internal sealed class GrpcJwtAuthHandler(
-    IOptionsMonitor<GrpcJwtAuthSchemeOptions> options,
-    ILoggerFactory logger,
-    UrlEncoder encoder,
-    TokenAuthenticator authenticator,
-    Configuration.CompiledAuthOptions compiled)
-    : AuthenticationHandler<GrpcJwtAuthSchemeOptions>(options, logger, encoder)
+/// <remarks>
+/// The authentication middleware runs this on every request, gRPC calls included, so it is an
+/// <see cref="IAuthenticationHandler"/> of its own rather than an <c>AuthenticationHandler&lt;TOptions&gt;</c>: it has
+/// no scheme options to look up, no logger to create and no events object to build per request (GrpcJwtAuth's settings
+/// and events are on <see cref="GrpcJwtAuthOptions"/>). It is created by DI, per request, with two fields.
+/// </remarks>
+internal sealed class GrpcJwtAuthHandler(TokenAuthenticator authenticator, Configuration.CompiledAuthOptions compiled) : IAuthenticationHandler
 {
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    private HttpContext Context { get; set; } = null!;
+
+    private HttpResponse Response => Context.Response;
+
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
-        var outcome = await OutcomeAsync().ConfigureAwait(false);
+        Context = context;
+        return Task.CompletedTask;
+    }
+
+    public Task<AuthenticateResult> AuthenticateAsync()
+    {
+        var pending = OutcomeAsync();
+        return pending.IsCompletedSuccessfully ? Task.FromResult(Result(pending.Result)) : AwaitResultAsync(pending);
+    }
+
+    public Task ChallengeAsync(AuthenticationProperties? properties) => HandleChallengeAsync();
+
+    public Task ForbidAsync(AuthenticationProperties? properties) => HandleForbiddenAsync();
+
+    private static async Task<AuthenticateResult> AwaitResultAsync(ValueTask<AuthOutcome> pending) =>
+        Result(await pending.ConfigureAwait(false));
+
+    private static AuthenticateResult Result(AuthOutcome outcome)
+    {
         if (outcome.Succeeded)
         {
-            return AuthenticateResult.Success(new AuthenticationTicket(outcome.Principal!, Scheme.Name));
+            return AuthenticateResult.Success(new AuthenticationTicket(outcome.Principal!, GrpcJwtAuthDefaults.AuthenticationScheme));
         }
 
         return outcome.NoToken ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(outcome.StatusDetail);
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    private async Task HandleChallengeAsync()
     {
         var outcome = Context.Features.Get<GrpcJwtAuthFeature>()?.Outcome ?? AuthOutcome.Fail(AuthFailure.MissingAuthorization);
         var reason = outcome.Succeeded ? AuthFailures.Get(AuthFailure.MissingAuthorization).Status.Detail : outcome.StatusDetail;
@@ -68,7 +84,7 @@ internal sealed class GrpcJwtAuthHandler(
             : $"Bearer error=\"invalid_token\", error_description=\"{reason.Replace("\"", "'", StringComparison.Ordinal)}\"");
     }
 
-    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    private async Task HandleForbiddenAsync()
     {
         var reason = AuthFailures.Get(AuthFailure.PolicyFailed).Status.Detail;
         if (RequestEvents() is { } events)
@@ -92,16 +108,24 @@ internal sealed class GrpcJwtAuthHandler(
         Response.StatusCode = StatusCodes.Status403Forbidden;
     }
 
-    private async ValueTask<AuthOutcome> OutcomeAsync()
+    private ValueTask<AuthOutcome> OutcomeAsync()
     {
         var feature = Context.Features.Get<GrpcJwtAuthFeature>();
         if (feature?.Outcome is { } known)
         {
-            return known;
+            return ValueTask.FromResult(known);
         }
 
         // The authentication service runs the claims transformation on what this returns: not done here.
-        var outcome = await authenticator.AuthenticateAsync(Context, transform: false, Context.RequestAborted).ConfigureAwait(false);
+        var pending = authenticator.AuthenticateAsync(Context, transform: false, Context.RequestAborted);
+        return pending.IsCompletedSuccessfully ? ValueTask.FromResult(Keep(feature, pending.Result)) : KeepAsync(feature, pending);
+    }
+
+    private async ValueTask<AuthOutcome> KeepAsync(GrpcJwtAuthFeature? feature, ValueTask<AuthOutcome> pending) =>
+        Keep(feature, await pending.ConfigureAwait(false));
+
+    private AuthOutcome Keep(GrpcJwtAuthFeature? feature, AuthOutcome outcome)
+    {
         if (feature is null)
         {
             Context.Features.Set(feature = new GrpcJwtAuthFeature());

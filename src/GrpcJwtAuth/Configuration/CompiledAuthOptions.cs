@@ -44,6 +44,7 @@ internal sealed class CompiledAuthOptions
         EventsType = options.EventsType;
         ExposeAuthorizationFailureReasons = options.ExposeAuthorizationFailureReasons;
         RecordUserId = options.RecordUserId;
+        MiddlewareAuthenticatesGrpcCalls = options.MiddlewareAuthenticatesGrpcCalls;
     }
 
     /// <summary>The events set on the options, if any event is set (ignored when <see cref="EventsType"/> is set).</summary>
@@ -58,6 +59,8 @@ internal sealed class CompiledAuthOptions
     public bool ExposeAuthorizationFailureReasons { get; }
 
     public bool RecordUserId { get; }
+
+    public bool MiddlewareAuthenticatesGrpcCalls { get; }
 
     /// <summary>Every trust domain: the one the top-level settings describe, and one per issuer named by static keys.</summary>
     public IReadOnlyList<IssuerDefinition> Issuers { get; }

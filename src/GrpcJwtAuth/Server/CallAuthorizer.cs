@@ -96,7 +96,8 @@ internal sealed class CallAuthorizer(
         {
             var outcome = known;
             if (outcome.Succeeded && httpContext.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult is
-                { Succeeded: true, Ticket.AuthenticationScheme: GrpcJwtAuthDefaults.AuthenticationScheme } result)
+                { Succeeded: true, Ticket.AuthenticationScheme: GrpcJwtAuthDefaults.AuthenticationScheme } result
+                && !ReferenceEquals(result.Principal, outcome.Principal))
             {
                 outcome = outcome with { Principal = result.Principal };
             }
@@ -104,8 +105,16 @@ internal sealed class CallAuthorizer(
             return ValueTask.FromResult(outcome);
         }
 
-        return authenticator.AuthenticateAsync(httpContext, transform: true, cancellationToken);
+        // Kept on the request: HttpContext.AuthenticateAsync in the service method, and the other schemes' evaluation
+        // below, then get this caller without validating again.
+        var pending = authenticator.AuthenticateAsync(httpContext, transform: true, cancellationToken);
+        return pending.IsCompletedSuccessfully
+            ? ValueTask.FromResult(GrpcJwtAuthAuthenticationService.Keep(httpContext, feature: null, pending.Result))
+            : KeepAsync(httpContext, pending);
     }
+
+    private static async ValueTask<AuthOutcome> KeepAsync(HttpContext httpContext, ValueTask<AuthOutcome> pending) =>
+        GrpcJwtAuthAuthenticationService.Keep(httpContext, feature: null, await pending.ConfigureAwait(false));
 
     private ValueTask<CallDecision> Authorize(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, object? resource)
     {
@@ -141,6 +150,13 @@ internal sealed class CallAuthorizer(
     private async ValueTask<CallDecision> WithOtherSchemesAsync(HttpContext httpContext, EndpointAuthorization authorization, object? resource)
     {
         var policy = authorization.Policy!;
+        if (policy.AuthenticationSchemes.Contains(GrpcJwtAuthDefaults.AuthenticationScheme)
+            && httpContext.Features.Get<GrpcJwtAuthFeature>()?.Outcome is null)
+        {
+            // GrpcJwtAuth's part of the policy's schemes: authenticated (and kept) here, so its scheme answers with it.
+            await AuthenticateAsync(httpContext, httpContext.RequestAborted).ConfigureAwait(false);
+        }
+
         var evaluator = httpContext.RequestServices.GetRequiredService<IPolicyEvaluator>();
         var authenticated = await evaluator.AuthenticateAsync(policy, httpContext).ConfigureAwait(false);
         var outcome = new AuthOutcome(

@@ -4,7 +4,7 @@ namespace GrpcJwtAuth.LoadServer;
 
 /// <summary>
 /// Counts GrpcJwtAuth's validated-token cache hits and misses from its own metric
-/// (<c>grpcjwtauth.token_cache.lookups</c>, tag <c>result</c>), so that the load tool can show how often the cache
+/// (<c>grpcjwtauth.token_cache.lookups</c>, tag <c>grpcjwtauth.cache.result</c>), so that the load tool can show how often the cache
 /// answered: about never in the unique-token workload, about always in the repeated one. Listens to that one instrument
 /// only; the callback is two comparisons and an interlocked increment.
 /// </summary>
@@ -40,7 +40,7 @@ internal sealed class CacheLookupCounter : IDisposable
     {
         foreach (var tag in tags)
         {
-            if (tag.Key == "result")
+            if (tag.Key == "grpcjwtauth.cache.result")
             {
                 if (tag.Value is "hit")
                 {
