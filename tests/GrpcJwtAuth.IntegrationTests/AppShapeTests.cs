@@ -306,6 +306,26 @@ public class AppShapeTests : IntegrationTest
     }
 
     [Fact]
+    public async Task HttpContext_AuthenticateAsync_after_the_interceptor_returns_the_caller_without_validating_again()
+    {
+        var recorder = new AuthenticatingInterceptor();
+        var server = await StartServerAsync(
+            TestKeys.StaticOptions(TestKeys.Primary),
+            configureBuilder: builder =>
+            {
+                builder.Services.AddSingleton(recorder);
+                builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(options => options.Interceptors.Add<AuthenticatingInterceptor>());
+            });
+        using var metrics = new MetricCapture(server.Services);
+
+        await server.Probe.CallUnaryAsync(Auth.Bearer(Token("admin")));
+
+        // GrpcJwtAuth's interceptor runs first (it puts itself first): the app's interceptor then asks ASP.NET Core.
+        Assert.Equal(["GrpcJwtAuth carol"], recorder.Seen);
+        Assert.Single(metrics.Of(TokenCacheLookups));
+    }
+
+    [Fact]
     public async Task Policy_the_authorization_middleware_passed_is_not_evaluated_again_by_the_interceptor()
     {
         var handler = new CountingHandler();
@@ -519,6 +539,24 @@ public class AppShapeTests : IntegrationTest
         }
 
         throw new Xunit.Sdk.XunitException($"HTTP {(int)response.StatusCode} without grpc-status: not a gRPC answer.");
+    }
+
+    /// <summary>An app's interceptor that authenticates the call through ASP.NET Core and records what it got.</summary>
+    private sealed class AuthenticatingInterceptor : Grpc.Core.Interceptors.Interceptor
+    {
+        public List<string> Seen { get; } = [];
+
+        public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+            TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        {
+            var result = await Microsoft.AspNetCore.Authentication.AuthenticationHttpContextExtensions.AuthenticateAsync(context.GetHttpContext());
+            lock (Seen)
+            {
+                Seen.Add($"{result.Ticket?.AuthenticationScheme} {result.Principal?.FindFirst("sub")?.Value}");
+            }
+
+            return await continuation(request, context);
+        }
     }
 
     private sealed class CountedRequirement : IAuthorizationRequirement;
