@@ -1,8 +1,8 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
-using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Tokens;
 using Microsoft.Extensions.Logging;
 

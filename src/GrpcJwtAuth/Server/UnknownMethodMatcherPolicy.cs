@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Grpc.AspNetCore.Server;
-using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Authorization;
+using GrpcJwtAuth.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Matching;

@@ -1,5 +1,5 @@
-using GrpcJwtAuth.Authentication;
 using System.Security.Claims;
+using GrpcJwtAuth.Authentication;
 using GrpcJwtAuth.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Testing;
