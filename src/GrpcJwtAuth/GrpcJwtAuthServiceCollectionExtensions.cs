@@ -172,13 +172,10 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             _ => ServiceDescriptor.DescribeKeyed(typeof(IAuthenticationService), InnerServiceKey, typeof(AuthenticationService), lifetime),
         });
 
-        services.AddTransient<IAuthenticationService>(sp => new GrpcJwtAuthAuthenticationService(
-            static sp => sp.GetRequiredKeyedService<IAuthenticationService>(InnerServiceKey),
-            sp,
-            sp.GetRequiredService<IAuthenticationSchemeProvider>(),
-            sp.GetRequiredService<TokenAuthenticator>(),
-            sp.GetRequiredService<CompiledAuthOptions>(),
-            sp.GetRequiredService<IOptions<GrpcServiceOptions>>()));
+        // One singleton holds what every request's service shares: resolving the service is one lookup and one object.
+        services.TryAddSingleton<GrpcJwtAuthAuthenticationService.Shared>();
+        services.AddTransient<IAuthenticationService>(
+            static sp => new GrpcJwtAuthAuthenticationService(sp.GetRequiredService<GrpcJwtAuthAuthenticationService.Shared>(), sp));
     }
 
     /// <summary>The key the app's own <see cref="IAuthenticationService"/> is registered under, behind GrpcJwtAuth's.</summary>

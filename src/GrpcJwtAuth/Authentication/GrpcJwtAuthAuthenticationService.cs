@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrpcJwtAuth.Authentication;
 
@@ -15,25 +16,39 @@ namespace GrpcJwtAuth.Authentication;
 /// it the caller it found. Every other scheme, and challenge, forbid, sign-in and sign-out, go to the app's service
 /// (ASP.NET Core's by default), created only when one of them is asked for.
 /// </summary>
-internal sealed class GrpcJwtAuthAuthenticationService(
-    Func<IServiceProvider, IAuthenticationService> createInner,
-    IServiceProvider requestServices,
-    IAuthenticationSchemeProvider schemes,
-    TokenAuthenticator authenticator,
-    Configuration.CompiledAuthOptions options,
-    Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions> grpcOptions) : IAuthenticationService
+internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthenticationService.Shared shared, IServiceProvider requestServices)
+    : IAuthenticationService
 {
     private static readonly Task<AuthenticateResult> NoResult = Task.FromResult(AuthenticateResult.NoResult());
 
     private IAuthenticationService? _inner;
 
-    public IAuthenticationService Inner => _inner ??= createInner(requestServices);
+    /// <summary>What every request's service uses, resolved once.</summary>
+    internal sealed class Shared(
+        IAuthenticationSchemeProvider schemes,
+        TokenAuthenticator authenticator,
+        Configuration.CompiledAuthOptions options,
+        Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions> grpcOptions)
+    {
+        public IAuthenticationSchemeProvider Schemes => schemes;
+
+        public TokenAuthenticator Authenticator => authenticator;
+
+        public bool MiddlewareAuthenticatesGrpcCalls { get; } = options.MiddlewareAuthenticatesGrpcCalls;
+
+        public bool InterceptorIsInstalled => _interceptorIsInstalled ??= Authorization.GrpcPolicyEvaluator.InterceptorIsInstalled(grpcOptions.Value);
+
+        private bool? _interceptorIsInstalled;
+    }
+
+    public IAuthenticationService Inner => _inner ??= requestServices.GetRequiredKeyedService<IAuthenticationService>(
+        Microsoft.Extensions.DependencyInjection.GrpcJwtAuthServiceCollectionExtensions.InnerServiceKey);
 
     public Task<AuthenticateResult> AuthenticateAsync(HttpContext context, string? scheme)
     {
         if (scheme is null)
         {
-            var pendingDefault = schemes.GetDefaultAuthenticateSchemeAsync();
+            var pendingDefault = shared.Schemes.GetDefaultAuthenticateSchemeAsync();
             if (!pendingDefault.IsCompletedSuccessfully)
             {
                 return AuthenticateWithDefaultAsync(context, pendingDefault);
@@ -53,12 +68,15 @@ internal sealed class GrpcJwtAuthAuthenticationService(
             return Task.FromResult(Result(known));
         }
 
-        if (!options.MiddlewareAuthenticatesGrpcCalls && IsCallTheInterceptorGates(context))
+        if (!shared.MiddlewareAuthenticatesGrpcCalls && IsCallTheInterceptorGates(context))
         {
-            return NoResult;
+            // Before the interceptor: no result. After it: the caller it authenticated (and transformed) this call.
+            return Authentication.JwtCallPrincipal.CallerOf(context.User) is null
+                ? NoResult
+                : Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(context.User, GrpcJwtAuthDefaults.AuthenticationScheme)));
         }
 
-        var pending = authenticator.AuthenticateAsync(context, transform: true, context.RequestAborted);
+        var pending = shared.Authenticator.AuthenticateAsync(context, transform: true, context.RequestAborted);
         return pending.IsCompletedSuccessfully
             ? Task.FromResult(Result(Keep(context, feature, pending.Result)))
             : KeepAsync(context, feature, pending);
@@ -67,7 +85,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(
     /// <summary>A gRPC call routed to a method, with GrpcJwtAuth's interceptor among the global interceptors.</summary>
     private bool IsCallTheInterceptorGates(HttpContext context) =>
         context.GetEndpoint()?.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
-        && Authorization.GrpcPolicyEvaluator.InterceptorIsInstalled(grpcOptions.Value);
+        && shared.InterceptorIsInstalled;
 
     public Task ChallengeAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) =>
         Inner.ChallengeAsync(context, scheme, properties);

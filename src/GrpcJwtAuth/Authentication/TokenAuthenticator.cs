@@ -30,7 +30,26 @@ internal sealed class TokenAuthenticator(
     // Resolved on the first request: after the host is built, registrations no longer change.
     private volatile int _transformation; // 0 unknown, 1 none (the framework's no-op), 2 one is registered
 
-    public async ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, bool transform, CancellationToken cancellationToken)
+    public ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, bool transform, CancellationToken cancellationToken)
+    {
+        if (_hasEvents)
+        {
+            return AuthenticateWithEventsAsync(httpContext, transform, cancellationToken);
+        }
+
+        // The common path, not an async method: no events, and a transformation only when the app registered one.
+        var failure = BearerHeaderParser.TryGetToken(
+            httpContext.Request.Headers.Authorization, _maxTokenLength, out var header, out var start, out var length);
+        if (failure != AuthFailure.None)
+        {
+            return ValueTask.FromResult(AuthOutcome.Fail(failure));
+        }
+
+        return ValidateAsync(
+            httpContext, header.AsMemory(start, length), header, events: null, transform && HasTransformation(httpContext), cancellationToken);
+    }
+
+    private async ValueTask<AuthOutcome> AuthenticateWithEventsAsync(HttpContext httpContext, bool transform, CancellationToken cancellationToken)
     {
         var events = _hasEvents ? options.EventsFor(httpContext) : null;
         ReadOnlyMemory<char> token;

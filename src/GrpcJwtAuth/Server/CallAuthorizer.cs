@@ -105,16 +105,10 @@ internal sealed class CallAuthorizer(
             return ValueTask.FromResult(outcome);
         }
 
-        // Kept on the request: HttpContext.AuthenticateAsync in the service method, and the other schemes' evaluation
-        // below, then get this caller without validating again.
-        var pending = authenticator.AuthenticateAsync(httpContext, transform: true, cancellationToken);
-        return pending.IsCompletedSuccessfully
-            ? ValueTask.FromResult(GrpcJwtAuthAuthenticationService.Keep(httpContext, feature: null, pending.Result))
-            : KeepAsync(httpContext, pending);
+        // Not kept in a feature: once HttpContext.User is this caller's principal, GrpcJwtAuth's authentication service
+        // answers HttpContext.AuthenticateAsync with it.
+        return authenticator.AuthenticateAsync(httpContext, transform: true, cancellationToken);
     }
-
-    private static async ValueTask<AuthOutcome> KeepAsync(HttpContext httpContext, ValueTask<AuthOutcome> pending) =>
-        GrpcJwtAuthAuthenticationService.Keep(httpContext, feature: null, await pending.ConfigureAwait(false));
 
     private ValueTask<CallDecision> Authorize(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, object? resource)
     {
@@ -154,7 +148,8 @@ internal sealed class CallAuthorizer(
             && httpContext.Features.Get<GrpcJwtAuthFeature>()?.Outcome is null)
         {
             // GrpcJwtAuth's part of the policy's schemes: authenticated (and kept) here, so its scheme answers with it.
-            await AuthenticateAsync(httpContext, httpContext.RequestAborted).ConfigureAwait(false);
+            var own = await AuthenticateAsync(httpContext, httpContext.RequestAborted).ConfigureAwait(false);
+            GrpcJwtAuthAuthenticationService.Keep(httpContext, feature: null, own);
         }
 
         var evaluator = httpContext.RequestServices.GetRequiredService<IPolicyEvaluator>();
