@@ -70,10 +70,12 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
 
         if (!shared.MiddlewareAuthenticatesGrpcCalls && IsCallTheInterceptorGates(context))
         {
-            // Before the interceptor: no result. After it: the caller it authenticated (and transformed) this call.
-            return Authentication.JwtCallPrincipal.CallerOf(context.User) is null
+            // Before the interceptor: no result. After it: the caller it authenticated (and transformed) this call. Read
+            // from the feature: HttpContext.User would create an anonymous principal on every call that has none yet.
+            var user = context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User;
+            return JwtCallPrincipal.CallerOf(user) is null
                 ? NoResult
-                : Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(context.User, GrpcJwtAuthDefaults.AuthenticationScheme)));
+                : Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(user!, GrpcJwtAuthDefaults.AuthenticationScheme)));
         }
 
         var pending = shared.Authenticator.AuthenticateAsync(context, transform: true, context.RequestAborted);
