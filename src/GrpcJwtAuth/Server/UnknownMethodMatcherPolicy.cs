@@ -42,15 +42,21 @@ internal sealed class UnknownMethodMatcherPolicy(CompiledAuthOptions options, En
             return false;
         }
 
+        // Routing asks once per node of its tree, with the endpoints that node's paths can reach. A node that also reaches
+        // a declared method is one of its spellings: the method wins there, so the catch-all is never chosen and the
+        // policy is left off (sparing every call to a known method routing's slower policy path).
+        var catchAll = false;
         foreach (var endpoint in endpoints)
         {
-            if (IsUnimplementedCatchAll(endpoint))
+            if (endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not null)
             {
-                return true;
+                return false;
             }
+
+            catchAll |= IsUnimplementedCatchAll(endpoint);
         }
 
-        return false;
+        return catchAll;
     }
 
     public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
