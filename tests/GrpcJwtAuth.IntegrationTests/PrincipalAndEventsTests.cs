@@ -261,6 +261,40 @@ public class PrincipalAndEventsTests : IntegrationTest
     }
 
     [Fact]
+    public async Task OnMessageReceived_token_from_another_entry_is_held_to_MaxTokenLength_and_its_failures_are_reasons_not_echoes()
+    {
+        var server = await StartOrdersServerAsync(options =>
+        {
+            options.MaxTokenLength = 4096;
+            options.Events = new GrpcJwtAuthEvents
+            {
+                OnMessageReceived = context =>
+                {
+                    if (context.HttpContext.Request.Headers.TryGetValue("x-access-token", out var token))
+                    {
+                        context.Token = token.ToString();
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
+        });
+        var orders = new Orders.OrdersClient(server.Channel);
+        var huge = new string('a', 5000);
+        const string Garbage = "not-a-jwt";
+
+        // The caller controls this entry as much as "authorization": the same limit and parser hold, and nothing it sent
+        // comes back in the status.
+        await Rejection.AssertAsync(
+            () => orders.CallGetOrderAsync(new CallOptions(new Metadata { { "x-access-token", huge } }), "acme", "o-1"),
+            StatusCode.Unauthenticated, Details.TokenTooLarge, huge);
+        var malformed = await Assert.ThrowsAsync<RpcException>(
+            () => orders.CallGetOrderAsync(new CallOptions(new Metadata { { "x-access-token", Garbage } }), "acme", "o-2"));
+        Assert.Equal(StatusCode.Unauthenticated, malformed.StatusCode);
+        Assert.DoesNotContain("not-a-jwt", malformed.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OnMessageReceived_Fail_rejects_with_exactly_its_reason()
     {
         const string Reason = "tokens are accepted only from the gateway";
