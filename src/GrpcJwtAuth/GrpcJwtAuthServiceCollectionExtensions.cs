@@ -73,6 +73,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             GrpcJwtAuthDefaults.AuthenticationScheme, scheme => scheme.HandlerType = typeof(GrpcJwtAuthHandler)));
         services.TryAddTransient<GrpcJwtAuthHandler>();
         DecorateAuthenticationService(services);
+        DecorateHandlerProvider(services);
         services.AddAuthorization();
         DecorateResultHandler(services);
         DecoratePolicyEvaluator(services);
@@ -100,77 +101,36 @@ public static class GrpcJwtAuthServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Puts <see cref="GrpcAuthorizationResultHandler"/> in front of the app's <see cref="IAuthorizationMiddlewareResultHandler"/>
-    /// (ASP.NET Core's own unless the app registered one before this call): gRPC requests get gRPC statuses, every
-    /// other request what it got before.
+    /// Puts <see cref="GrpcAuthorizationResultHandler"/> in front of the app's <see cref="IAuthorizationMiddlewareResultHandler"/>:
+    /// gRPC requests get gRPC statuses, every other request what it got before.
     /// </summary>
     private static void DecorateResultHandler(IServiceCollection services)
     {
-        var existing = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));
-        if (existing is not null)
-        {
-            services.Remove(existing);
-        }
-
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => new GrpcAuthorizationResultHandler(existing switch
-        {
-            null => new AuthorizationMiddlewareResultHandler(),
-            { ImplementationInstance: IAuthorizationMiddlewareResultHandler instance } => instance,
-            { ImplementationFactory: { } factory } => (IAuthorizationMiddlewareResultHandler)factory(sp),
-            { ImplementationType: { } type } => (IAuthorizationMiddlewareResultHandler)ActivatorUtilities.CreateInstance(sp, type),
-            _ => new AuthorizationMiddlewareResultHandler(),
-        }, sp.GetRequiredService<IOptions<GrpcServiceOptions>>()));
+        var (inner, _) = ServiceDecoration.Take(
+            services, typeof(IAuthorizationMiddlewareResultHandler), typeof(AuthorizationMiddlewareResultHandler), ServiceLifetime.Singleton);
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => new GrpcAuthorizationResultHandler(
+            (IAuthorizationMiddlewareResultHandler)inner(sp), sp.GetRequiredService<IOptions<GrpcServiceOptions>>()));
     }
 
-    /// <summary>
-    /// Puts <see cref="GrpcPolicyEvaluator"/> in front of the app's <see cref="IPolicyEvaluator"/> (ASP.NET Core's own
-    /// unless the app registered one before this call), with the lifetime the app's has.
-    /// </summary>
+    /// <summary>Puts <see cref="GrpcPolicyEvaluator"/> in front of the app's <see cref="IPolicyEvaluator"/>, with the lifetime the app's has.</summary>
     private static void DecoratePolicyEvaluator(IServiceCollection services)
     {
-        var existing = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IPolicyEvaluator));
-        if (existing is not null)
-        {
-            services.Remove(existing);
-        }
-
+        var (inner, lifetime) = ServiceDecoration.Take(services, typeof(IPolicyEvaluator), typeof(PolicyEvaluator), ServiceLifetime.Transient);
         services.Add(ServiceDescriptor.Describe(
             typeof(IPolicyEvaluator),
-            sp => new GrpcPolicyEvaluator(
-                existing switch
-                {
-                    { ImplementationInstance: IPolicyEvaluator instance } => instance,
-                    { ImplementationFactory: { } factory } => (IPolicyEvaluator)factory(sp),
-                    { ImplementationType: { } type } => (IPolicyEvaluator)ActivatorUtilities.CreateInstance(sp, type),
-                    _ => ActivatorUtilities.CreateInstance<PolicyEvaluator>(sp),
-                },
-                sp.GetRequiredService<IOptions<GrpcServiceOptions>>()),
-            existing?.Lifetime ?? ServiceLifetime.Transient));
+            sp => new GrpcPolicyEvaluator((IPolicyEvaluator)inner(sp), sp.GetRequiredService<IOptions<GrpcServiceOptions>>()),
+            lifetime));
     }
 
     /// <summary>
-    /// Puts <see cref="GrpcJwtAuthAuthenticationService"/> in front of the app's <see cref="IAuthenticationService"/>
-    /// (ASP.NET Core's own unless the app registered one before this call). The app's stays what it was (scoped by
-    /// default, one per request) under a private key, resolved only when a request needs it; the decorator is transient,
-    /// so resolving it takes no lock of the request's scope.
+    /// Puts <see cref="GrpcJwtAuthAuthenticationService"/> in front of the app's <see cref="IAuthenticationService"/>.
+    /// The app's stays what it was (scoped by default, one per request) under a private key, resolved only when a
+    /// request needs it; the decorator is transient, so resolving it takes no lock of the request's scope.
     /// </summary>
     private static void DecorateAuthenticationService(IServiceCollection services)
     {
-        var existing = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IAuthenticationService));
-        if (existing is not null)
-        {
-            services.Remove(existing);
-        }
-
-        var lifetime = existing?.Lifetime ?? ServiceLifetime.Scoped;
-        services.Add(existing switch
-        {
-            { ImplementationInstance: { } instance } => ServiceDescriptor.KeyedSingleton(typeof(IAuthenticationService), InnerServiceKey, instance),
-            { ImplementationFactory: { } factory } => ServiceDescriptor.DescribeKeyed(
-                typeof(IAuthenticationService), InnerServiceKey, (sp, _) => factory(sp), lifetime),
-            { ImplementationType: { } type } => ServiceDescriptor.DescribeKeyed(typeof(IAuthenticationService), InnerServiceKey, type, lifetime),
-            _ => ServiceDescriptor.DescribeKeyed(typeof(IAuthenticationService), InnerServiceKey, typeof(AuthenticationService), lifetime),
-        });
+        ServiceDecoration.MoveUnderKey(
+            services, typeof(IAuthenticationService), InnerServiceKey, typeof(AuthenticationService), ServiceLifetime.Scoped);
 
         // One singleton holds what every request's service shares: resolving the service is one lookup and one object.
         services.TryAddSingleton<GrpcJwtAuthAuthenticationService.Shared>();
@@ -178,7 +138,21 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             static sp => new GrpcJwtAuthAuthenticationService(sp.GetRequiredService<GrpcJwtAuthAuthenticationService.Shared>(), sp));
     }
 
-    /// <summary>The key the app's own <see cref="IAuthenticationService"/> is registered under, behind GrpcJwtAuth's.</summary>
+    /// <summary>
+    /// Puts <see cref="DeferredAuthenticationHandlerProvider"/> in front of the app's <see cref="IAuthenticationHandlerProvider"/>,
+    /// which stays what it was (scoped by default) under a private key and is created only when a handler is asked for.
+    /// </summary>
+    private static void DecorateHandlerProvider(IServiceCollection services)
+    {
+        ServiceDecoration.MoveUnderKey(
+            services, typeof(IAuthenticationHandlerProvider), InnerServiceKey, typeof(AuthenticationHandlerProvider), ServiceLifetime.Scoped);
+        services.AddTransient<IAuthenticationHandlerProvider>(static sp => new DeferredAuthenticationHandlerProvider(sp));
+    }
+
+    /// <summary>
+    /// The key the app's own <see cref="IAuthenticationService"/> and <see cref="IAuthenticationHandlerProvider"/> are
+    /// registered under, behind GrpcJwtAuth's.
+    /// </summary>
     internal static readonly object InnerServiceKey = new();
 
     private sealed class GrpcJwtAuthMarker;

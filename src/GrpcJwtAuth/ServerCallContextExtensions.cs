@@ -17,7 +17,7 @@ public static class GrpcJwtAuthServerCallContextExtensions
     public static JwtCaller? GetJwtCaller(this ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return JwtCallPrincipal.CallerOf(context.GetHttpContext().User);
+        return JwtCallUserFeature.CallerOf(context.GetHttpContext());
     }
 
     /// <summary>

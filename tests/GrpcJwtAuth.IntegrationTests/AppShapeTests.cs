@@ -5,6 +5,7 @@ using GrpcJwtAuth.IntegrationTests.Infrastructure;
 using GrpcJwtAuth.IntegrationTests.Protos;
 using GrpcJwtAuth.IntegrationTests.Services;
 using GrpcJwtAuth.Testing;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.Tokens;
@@ -204,6 +205,26 @@ public class AppShapeTests : IntegrationTest
         await Rejection.AssertAsync(
             () => CallAttributedAsync(server, "AdminOnly", Auth.Bearer(ops)), StatusCode.PermissionDenied, Details.MissingRole, ops);
         Assert.Equal(0, server.Entries.Total);
+    }
+
+    [Fact]
+    public async Task A_scheme_that_handles_requests_itself_still_gets_its_turn_before_every_endpoint()
+    {
+        // Remote sign-in schemes (OpenID Connect, OAuth) answer their callback path from the authentication middleware,
+        // through IAuthenticationHandlerProvider, which GrpcJwtAuth creates only when a handler is asked for.
+        var server = await StartServerAsync(
+            TestKeys.StaticOptions(TestKeys.Primary),
+            configureBuilder: builder => builder.Services.AddAuthentication()
+                .AddScheme<AuthenticationSchemeOptions, CallbackHandler>("callback", configureOptions: null));
+        using var rest = RestClient(server);
+
+        using var callback = await GetAsync(rest, CallbackHandler.Path, token: null);
+        var reply = await server.Probe.CallUnaryAsync(Auth.Bearer(Token()));
+        await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.None), StatusCode.Unauthenticated, Details.MissingToken);
+
+        Assert.Equal(HttpStatusCode.OK, callback.StatusCode);
+        Assert.Equal("handled by the callback scheme", await callback.Content.ReadAsStringAsync());
+        Assert.Equal("carol", reply.Subject);
     }
 
     // (c) The app writes UseAuthentication()/UseAuthorization() itself.
@@ -557,6 +578,29 @@ public class AppShapeTests : IntegrationTest
 
             return await continuation(request, context);
         }
+    }
+
+    /// <summary>A scheme that answers one path itself, as a remote sign-in scheme answers its callback.</summary>
+    private sealed class CallbackHandler(
+        Microsoft.Extensions.Options.IOptionsMonitor<AuthenticationSchemeOptions> options,
+        Microsoft.Extensions.Logging.ILoggerFactory logger,
+        System.Text.Encodings.Web.UrlEncoder encoder)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder), IAuthenticationRequestHandler
+    {
+        public const string Path = "/signin-callback";
+
+        public async Task<bool> HandleRequestAsync()
+        {
+            if (Request.Path != Path)
+            {
+                return false;
+            }
+
+            await Response.WriteAsync("handled by the callback scheme");
+            return true;
+        }
+
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync() => Task.FromResult(AuthenticateResult.NoResult());
     }
 
     private sealed class CountedRequirement : IAuthorizationRequirement;

@@ -277,6 +277,34 @@ public class FrameworkContractTests : IntegrationTest
     }
 
     [Fact]
+    public async Task App_calling_AddAuthentication_after_AddGrpcJwtAuth_keeps_one_ASP_NET_Core_handler_provider_per_request_behind_GrpcJwtAuths()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddGrpc();
+        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
+        services.AddAuthentication();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        await using var provider = services.BuildServiceProvider();
+        await using var scope = provider.CreateAsyncScope();
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = scope.ServiceProvider };
+
+        var first = scope.ServiceProvider.GetRequiredService<IAuthenticationHandlerProvider>();
+        var second = scope.ServiceProvider.GetRequiredService<IAuthenticationHandlerProvider>();
+        var inner = first.GetType().GetProperty("Inner")?.GetValue(first);
+        var handler = await first.GetHandlerAsync(context, GrpcJwtAuthDefaults.AuthenticationScheme);
+
+        Contract(
+            first.GetType().FullName == "GrpcJwtAuth.Authentication.DeferredAuthenticationHandlerProvider" && inner is AuthenticationHandlerProvider,
+            $"The app's IAuthenticationHandlerProvider is {first.GetType().FullName} around {inner?.GetType().FullName ?? "nothing"}, not GrpcJwtAuth's "
+            + "DeferredAuthenticationHandlerProvider around ASP.NET Core's AuthenticationHandlerProvider: AddAuthentication() no longer "
+            + "registers it with TryAdd. Tokens are still validated, but every request then creates the framework's provider.");
+        Contract(
+            handler is not null && ReferenceEquals(handler, await second.GetHandlerAsync(context, GrpcJwtAuthDefaults.AuthenticationScheme)),
+            "Two resolutions of IAuthenticationHandlerProvider in one request no longer hand out the same handler: the request's "
+            + "provider behind DeferredAuthenticationHandlerProvider is no longer one per request (scoped).");
+    }
+
+    [Fact]
     public async Task Undefined_policy_names_are_null_from_the_policy_provider_and_throw_InvalidOperationException_from_CombineAsync()
     {
         var policies = new DefaultAuthorizationPolicyProvider(Options.Create(new AuthorizationOptions()));

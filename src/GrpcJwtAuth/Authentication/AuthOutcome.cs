@@ -4,7 +4,8 @@ using GrpcJwtAuth.Server;
 namespace GrpcJwtAuth.Authentication;
 
 /// <summary>
-/// What authenticating one request with GrpcJwtAuth found: a caller and the request's own principal; no token
+/// What authenticating one request with GrpcJwtAuth found: a caller and the request's own principal (not yet created
+/// when neither an event nor a claims transformation needed it: see <see cref="WithPrincipal"/>); no token
 /// (<see cref="AuthFailure.MissingAuthorization"/>, which on an anonymous method is no failure); or the reason the
 /// token was refused. <see cref="Detail"/> replaces the fixed sentence when an event rejected with its own reason.
 /// </summary>
@@ -18,6 +19,10 @@ internal readonly record struct AuthOutcome(
 
     public static AuthOutcome Fail(AuthFailure failure, string? keyId = null, string? rejectedToken = null) =>
         new(failure, null, null, keyId, RejectedToken: rejectedToken);
+
+    /// <summary>This outcome with the request's principal created, if it succeeded without one.</summary>
+    public AuthOutcome WithPrincipal() =>
+        Succeeded && Principal is null ? this with { Principal = JwtCallPrincipal.For(Caller!) } : this;
 
     /// <summary>The status detail the caller gets: an event's reason, or the failure's fixed sentence.</summary>
     public string StatusDetail => Detail ?? AuthFailures.Get(Failure).Status.Detail;

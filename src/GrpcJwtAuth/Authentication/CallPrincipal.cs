@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace GrpcJwtAuth.Authentication;
 
@@ -110,4 +112,51 @@ internal sealed class JwtCallPrincipal(JwtCallIdentity identity) : ClaimsPrincip
 
         return null;
     }
+}
+
+/// <summary>
+/// A request's <see cref="IHttpAuthenticationFeature"/> once GrpcJwtAuth authenticated it without events or claims
+/// transformation: <c>HttpContext.User</c> is this caller's own <see cref="JwtCallPrincipal"/>, created the first time
+/// something reads it. Most calls never do, and then the caller costs the request nothing beyond this object. Until
+/// it is read or replaced, authorization can be decided from the <see cref="JwtCaller"/> alone.
+/// </summary>
+internal sealed class JwtCallUserFeature(JwtCaller caller) : IHttpAuthenticationFeature
+{
+    private ClaimsPrincipal? _user;
+    private bool _materialized;
+
+    /// <summary>The caller this request was authenticated as.</summary>
+    public JwtCaller Caller => caller;
+
+    /// <summary>Whether <see cref="User"/> is still the caller's principal as created: not read (so not changed) nor replaced.</summary>
+    public bool IsUntouched => !_materialized;
+
+    public ClaimsPrincipal? User
+    {
+        get
+        {
+            if (!_materialized)
+            {
+                _user = JwtCallPrincipal.For(caller);
+                _materialized = true;
+            }
+
+            return _user;
+        }
+
+        set
+        {
+            _user = value;
+            _materialized = true;
+        }
+    }
+
+    /// <summary>The caller of a request authenticated by GrpcJwtAuth, without creating its principal when it has none yet.</summary>
+    public static JwtCaller? CallerOf(HttpContext httpContext) =>
+        Server.RequestFeatures.Get<IHttpAuthenticationFeature>(httpContext) switch
+        {
+            JwtCallUserFeature { IsUntouched: true } untouched => untouched.Caller,
+            { User: var user } => JwtCallPrincipal.CallerOf(user),
+            null => null,
+        };
 }

@@ -62,7 +62,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
             return Inner.AuthenticateAsync(context, scheme);
         }
 
-        var feature = context.Features.Get<GrpcJwtAuthFeature>();
+        var feature = Server.RequestFeatures.Get<GrpcJwtAuthFeature>(context);
         if (feature?.Outcome is { } known)
         {
             return Task.FromResult(Result(known));
@@ -72,7 +72,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
         {
             // Before the interceptor: no result. After it: the caller it authenticated (and transformed) this call. Read
             // from the feature: HttpContext.User would create an anonymous principal on every call that has none yet.
-            var user = context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User;
+            var user = Server.RequestFeatures.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>(context)?.User;
             return JwtCallPrincipal.CallerOf(user) is null
                 ? NoResult
                 : Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(user!, GrpcJwtAuthDefaults.AuthenticationScheme)));
@@ -107,7 +107,10 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
     private static async Task<AuthenticateResult> KeepAsync(HttpContext context, GrpcJwtAuthFeature? feature, ValueTask<AuthOutcome> pending) =>
         Result(Keep(context, feature, await pending.ConfigureAwait(false)));
 
-    /// <summary>Keeps the request's outcome, so neither the interceptor nor a later authentication validates again.</summary>
+    /// <summary>
+    /// Keeps the request's outcome, its principal created, so neither the interceptor nor a later authentication
+    /// validates again, and every one of them sees the same principal.
+    /// </summary>
     internal static AuthOutcome Keep(HttpContext context, GrpcJwtAuthFeature? feature, AuthOutcome outcome)
     {
         if (feature is null)
@@ -115,11 +118,13 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
             context.Features.Set(feature = new GrpcJwtAuthFeature());
         }
 
+        outcome = outcome.WithPrincipal();
         feature.Outcome = outcome;
         return outcome;
     }
 
-    private static AuthenticateResult Result(AuthOutcome outcome)
+    /// <summary>The authenticate result of a kept outcome.</summary>
+    internal static AuthenticateResult Result(AuthOutcome outcome)
     {
         if (outcome.Succeeded)
         {

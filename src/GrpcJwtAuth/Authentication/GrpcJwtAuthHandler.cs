@@ -36,7 +36,7 @@ internal sealed class GrpcJwtAuthHandler(TokenAuthenticator authenticator, Confi
     public Task<AuthenticateResult> AuthenticateAsync()
     {
         var pending = OutcomeAsync();
-        return pending.IsCompletedSuccessfully ? Task.FromResult(Result(pending.Result)) : AwaitResultAsync(pending);
+        return pending.IsCompletedSuccessfully ? Task.FromResult(GrpcJwtAuthAuthenticationService.Result(pending.Result)) : AwaitResultAsync(pending);
     }
 
     public Task ChallengeAsync(AuthenticationProperties? properties) => HandleChallengeAsync();
@@ -44,17 +44,7 @@ internal sealed class GrpcJwtAuthHandler(TokenAuthenticator authenticator, Confi
     public Task ForbidAsync(AuthenticationProperties? properties) => HandleForbiddenAsync();
 
     private static async Task<AuthenticateResult> AwaitResultAsync(ValueTask<AuthOutcome> pending) =>
-        Result(await pending.ConfigureAwait(false));
-
-    private static AuthenticateResult Result(AuthOutcome outcome)
-    {
-        if (outcome.Succeeded)
-        {
-            return AuthenticateResult.Success(new AuthenticationTicket(outcome.Principal!, GrpcJwtAuthDefaults.AuthenticationScheme));
-        }
-
-        return outcome.NoToken ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(outcome.StatusDetail);
-    }
+        GrpcJwtAuthAuthenticationService.Result(await pending.ConfigureAwait(false));
 
     private async Task HandleChallengeAsync()
     {
@@ -124,16 +114,7 @@ internal sealed class GrpcJwtAuthHandler(TokenAuthenticator authenticator, Confi
     private async ValueTask<AuthOutcome> KeepAsync(GrpcJwtAuthFeature? feature, ValueTask<AuthOutcome> pending) =>
         Keep(feature, await pending.ConfigureAwait(false));
 
-    private AuthOutcome Keep(GrpcJwtAuthFeature? feature, AuthOutcome outcome)
-    {
-        if (feature is null)
-        {
-            Context.Features.Set(feature = new GrpcJwtAuthFeature());
-        }
-
-        feature.Outcome = outcome;
-        return outcome;
-    }
+    private AuthOutcome Keep(GrpcJwtAuthFeature? feature, AuthOutcome outcome) => GrpcJwtAuthAuthenticationService.Keep(Context, feature, outcome);
 
     private GrpcJwtAuthEvents? RequestEvents() => compiled.HasEvents ? compiled.EventsFor(Context) : null;
 }

@@ -16,7 +16,7 @@ namespace GrpcJwtAuth.Authentication;
 /// gives), takes the caller from the validated-token cache or validates the token, gives the request its own principal,
 /// and runs the events. When asked (the interceptor, where ASP.NET Core's authentication service did not run), also the
 /// app's <see cref="IClaimsTransformation"/>. Never throws for a bad token; records nothing about the call's decision.
-/// A cache hit without events or transformation costs a lookup and the request's principal.
+/// A cache hit without events or transformation costs a lookup; the request's principal is created only when needed.
 /// </summary>
 internal sealed class TokenAuthenticator(
     CompiledAuthOptions options,
@@ -155,13 +155,13 @@ internal sealed class TokenAuthenticator(
 
     private ValueTask<AuthOutcome> Authenticated(HttpContext httpContext, JwtCaller caller, string? keyId, GrpcJwtAuthEvents? events, bool transform)
     {
-        ClaimsPrincipal principal = JwtCallPrincipal.For(caller);
         if (events is null && (!transform || !HasTransformation(httpContext)))
         {
-            return ValueTask.FromResult(new AuthOutcome(AuthFailure.None, caller, principal, keyId));
+            // Nothing to hand a principal to: it is created when something needs it (AuthOutcome.WithPrincipal).
+            return ValueTask.FromResult(new AuthOutcome(AuthFailure.None, caller, Principal: null, keyId));
         }
 
-        return AuthenticatedAsync(httpContext, caller, principal, keyId, events, transform);
+        return AuthenticatedAsync(httpContext, caller, JwtCallPrincipal.For(caller), keyId, events, transform);
     }
 
     private async ValueTask<AuthOutcome> AuthenticatedAsync(

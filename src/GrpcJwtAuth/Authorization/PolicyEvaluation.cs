@@ -1,8 +1,10 @@
 using System.Security.Claims;
+using GrpcJwtAuth.Authentication;
 using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Shared;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GrpcJwtAuth.Authorization;
@@ -22,22 +24,37 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
     /// <summary>A failed policy: why, and the status detail that says it.</summary>
     public readonly record struct Denial(AuthFailure Failure, string? Detail);
 
-    public async ValueTask<Denial?> EvaluateAsync(
-        EndpointAuthorization authorization, AuthorizationPolicy policy, ClaimsPrincipal user, object? resource, IServiceProvider services)
+    /// <summary>
+    /// Evaluates <paramref name="policy"/> for the request's user (<c>HttpContext.User</c>). While GrpcJwtAuth's
+    /// principal for the request is untouched (<see cref="JwtCallUserFeature"/>), the requirements a token decides are
+    /// checked on its <see cref="JwtCaller"/> (<paramref name="untouchedCaller"/>) without creating the principal.
+    /// </summary>
+    public ValueTask<Denial?> EvaluateAsync(
+        EndpointAuthorization authorization, AuthorizationPolicy policy, HttpContext httpContext, JwtCaller? untouchedCaller, object? resource)
     {
-        if (authorization.IsNative && UsesFrameworkDefaults(services))
+        var services = httpContext.RequestServices;
+        if (!authorization.IsNative || !UsesFrameworkDefaults(services))
         {
-            foreach (var requirement in policy.Requirements)
-            {
-                if (!IsMet(requirement, user))
-                {
-                    return Describe(authorization, policy, requirement, failure: null);
-                }
-            }
-
-            return null;
+            return AuthorizeAsync(authorization, policy, httpContext.User, resource, services);
         }
 
+        var requirements = policy.Requirements;
+        for (var i = 0; i < requirements.Count; i++)
+        {
+            var requirement = requirements[i];
+            var met = untouchedCaller is not null && IsMet(requirement, untouchedCaller) is { } byCaller ? byCaller : IsMet(requirement, httpContext.User);
+            if (!met)
+            {
+                return ValueTask.FromResult<Denial?>(Describe(authorization, policy, requirement, failure: null));
+            }
+        }
+
+        return ValueTask.FromResult<Denial?>(null);
+    }
+
+    private async ValueTask<Denial?> AuthorizeAsync(
+        EndpointAuthorization authorization, AuthorizationPolicy policy, ClaimsPrincipal user, object? resource, IServiceProvider services)
+    {
         var result = await services.GetRequiredService<IAuthorizationService>().AuthorizeAsync(user, resource, policy).ConfigureAwait(false);
         if (result.Succeeded)
         {
@@ -52,6 +69,34 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
         }
 
         return Describe(authorization, policy, failed, result.Failure);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="requirement"/> holds for the unchanged principal of <paramref name="caller"/>, decided
+    /// from the caller alone; <see langword="null"/> when that takes the principal's claims. The principal is
+    /// authenticated, its roles are exactly the caller's (<see cref="Claims.CallerFactory"/>), and so are its scopes.
+    /// </summary>
+    internal static bool? IsMet(IAuthorizationRequirement requirement, JwtCaller caller)
+    {
+        switch (requirement)
+        {
+            case DenyAnonymousAuthorizationRequirement:
+                return true;
+            case RolesAuthorizationRequirement roles:
+                foreach (var role in roles.AllowedRoles)
+                {
+                    if (caller.IsInRole(role))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case ScopeAuthorizationRequirement scopes:
+                return scopes.IsMet(caller);
+            default:
+                return null;
+        }
     }
 
     /// <summary>Whether <paramref name="requirement"/> holds for <paramref name="user"/>, as its ASP.NET Core handler decides.</summary>

@@ -26,13 +26,12 @@ public sealed class ScopeAuthorizationRequirement : AuthorizationHandler<ScopeAu
     internal string[] ScopeArray { get; }
 
     /// <summary>Whether the caller of <paramref name="user"/> has every scope.</summary>
-    internal bool IsMet(System.Security.Claims.ClaimsPrincipal user)
-    {
-        if (Authentication.JwtCallPrincipal.CallerOf(user) is not { } caller)
-        {
-            return false;
-        }
+    internal bool IsMet(System.Security.Claims.ClaimsPrincipal user) =>
+        Authentication.JwtCallPrincipal.CallerOf(user) is { } caller && IsMet(caller);
 
+    /// <summary>Whether <paramref name="caller"/> was granted every one of the scopes.</summary>
+    internal bool IsMet(JwtCaller caller)
+    {
         foreach (var scope in ScopeArray)
         {
             if (!caller.HasScope(scope))

@@ -92,10 +92,10 @@ internal sealed class CallAuthorizer(
     /// </summary>
     private ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, CancellationToken cancellationToken)
     {
-        if (httpContext.Features.Get<GrpcJwtAuthFeature>()?.Outcome is { } known)
+        if (RequestFeatures.Get<GrpcJwtAuthFeature>(httpContext)?.Outcome is { } known)
         {
             var outcome = known;
-            if (outcome.Succeeded && httpContext.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult is
+            if (outcome.Succeeded && RequestFeatures.Get<IAuthenticateResultFeature>(httpContext)?.AuthenticateResult is
                 { Succeeded: true, Ticket.AuthenticationScheme: GrpcJwtAuthDefaults.AuthenticationScheme } result
                 && !ReferenceEquals(result.Principal, outcome.Principal))
             {
@@ -112,10 +112,7 @@ internal sealed class CallAuthorizer(
 
     private ValueTask<CallDecision> Authorize(HttpContext httpContext, EndpointAuthorization authorization, AuthOutcome outcome, object? resource)
     {
-        if (outcome.Succeeded)
-        {
-            httpContext.User = outcome.Principal!;
-        }
+        var untouched = outcome.Succeeded ? SetUser(httpContext, outcome) : null;
 
         if (authorization.Policy is not { } policy)
         {
@@ -130,10 +127,27 @@ internal sealed class CallAuthorizer(
             return Reject(httpContext, authorization, new CallDecision(outcome.Failure, outcome.Detail), outcome);
         }
 
-        var pending = _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices);
+        var pending = _evaluation.EvaluateAsync(authorization, policy, httpContext, untouched, resource);
         return pending.IsCompletedSuccessfully
             ? Decide(httpContext, authorization, outcome, pending.Result)
             : AwaitEvaluationAsync(httpContext, authorization, outcome, pending);
+    }
+
+    /// <summary>
+    /// Makes the caller <c>HttpContext.User</c>. When its principal was not needed yet and no other scheme authenticated
+    /// the request, it is left to be created on first read (<see cref="JwtCallUserFeature"/>).
+    /// </summary>
+    /// <returns>The caller when its principal is left to be created: until then, nothing can have changed it.</returns>
+    private static JwtCaller? SetUser(HttpContext httpContext, AuthOutcome outcome)
+    {
+        if (outcome.Principal is null && RequestFeatures.Get<IAuthenticateResultFeature>(httpContext) is null)
+        {
+            RequestFeatures.Set<IHttpAuthenticationFeature>(httpContext, new JwtCallUserFeature(outcome.Caller!));
+            return outcome.Caller;
+        }
+
+        httpContext.User = outcome.WithPrincipal().Principal!;
+        return null;
     }
 
     private async ValueTask<CallDecision> AwaitEvaluationAsync(
@@ -145,7 +159,7 @@ internal sealed class CallAuthorizer(
     {
         var policy = authorization.Policy!;
         if (policy.AuthenticationSchemes.Contains(GrpcJwtAuthDefaults.AuthenticationScheme)
-            && httpContext.Features.Get<GrpcJwtAuthFeature>()?.Outcome is null)
+            && RequestFeatures.Get<GrpcJwtAuthFeature>(httpContext)?.Outcome is null)
         {
             // GrpcJwtAuth's part of the policy's schemes: authenticated (and kept) here, so its scheme answers with it.
             var own = await AuthenticateAsync(httpContext, httpContext.RequestAborted).ConfigureAwait(false);
@@ -156,7 +170,7 @@ internal sealed class CallAuthorizer(
         var authenticated = await evaluator.AuthenticateAsync(policy, httpContext).ConfigureAwait(false);
         var outcome = new AuthOutcome(
             authenticated.Succeeded ? AuthFailure.None : AuthFailure.MissingAuthorization,
-            JwtCallPrincipal.CallerOf(httpContext.User),
+            JwtCallUserFeature.CallerOf(httpContext),
             authenticated.Succeeded ? httpContext.User : null,
             KeyId: null);
         if (!authenticated.Succeeded)
@@ -164,7 +178,7 @@ internal sealed class CallAuthorizer(
             return await Reject(httpContext, authorization, new CallDecision(AuthFailure.MissingAuthorization), outcome).ConfigureAwait(false);
         }
 
-        var denial = await _evaluation.EvaluateAsync(authorization, policy, httpContext.User, resource, httpContext.RequestServices).ConfigureAwait(false);
+        var denial = await _evaluation.EvaluateAsync(authorization, policy, httpContext, untouchedCaller: null, resource).ConfigureAwait(false);
         return await Decide(httpContext, authorization, outcome, denial).ConfigureAwait(false);
     }
 

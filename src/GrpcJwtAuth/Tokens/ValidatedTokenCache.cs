@@ -24,7 +24,7 @@ internal sealed class ValidatedTokenCache
 {
     private static readonly TimeSpan PurgeInterval = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(TokenComparer.Instance);
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly TimeProvider _timeProvider;
     private readonly int _capacity;
@@ -116,7 +116,7 @@ internal sealed class ValidatedTokenCache
     /// </summary>
     private bool SeenBefore(ReadOnlySpan<char> token)
     {
-        var hash = string.GetHashCode(token) | 1;
+        var hash = TokenComparer.Instance.GetHashCode(token) | 1;
         ref var slot = ref _doorkeeper[hash & (_doorkeeper.Length - 1)];
         if (Volatile.Read(ref slot) == hash)
         {
@@ -154,6 +154,30 @@ internal sealed class ValidatedTokenCache
         {
             Volatile.Write(ref _purging, 0);
         }
+    }
+
+    /// <summary>
+    /// Ordinal equality of whole tokens, hashed on their last <see cref="HashedChars"/> characters: the end of a
+    /// signature, which no two tokens share unless they are the same token, instead of the whole token (hundreds of
+    /// characters, hashed on every call). The hash is the runtime's randomized string hash, so a sender cannot aim
+    /// lookups at one bucket; and only validated tokens are ever added.
+    /// </summary>
+    internal sealed class TokenComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<char>, string>
+    {
+        public const int HashedChars = 32;
+
+        public static readonly TokenComparer Instance = new();
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string token) => GetHashCode(token.AsSpan());
+
+        public bool Equals(ReadOnlySpan<char> alternate, string other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<char> alternate) =>
+            string.GetHashCode(alternate.Length > HashedChars ? alternate[^HashedChars..] : alternate);
+
+        public string Create(ReadOnlySpan<char> alternate) => alternate.ToString();
     }
 
     private sealed record Entry(JwtCaller Caller, SigningKeyManager Issuer, SigningKeySet KeySet, long ValidUntilTicks);

@@ -309,8 +309,8 @@ public class EndpointAuthorizationTests
         var authorization = await Build(null, [new AuthorizeAttribute("tenant")], services);
         var user = JwtCallPrincipal.For(Caller());
 
-        var hidden = await new PolicyEvaluation(exposeFailureReasons: false).EvaluateAsync(authorization, authorization.Policy!, user, null, services);
-        var shown = await new PolicyEvaluation(exposeFailureReasons: true).EvaluateAsync(authorization, authorization.Policy!, user, null, services);
+        var hidden = await new PolicyEvaluation(exposeFailureReasons: false).EvaluateAsync(authorization, authorization.Policy!, Request(user, services), null, null);
+        var shown = await new PolicyEvaluation(exposeFailureReasons: true).EvaluateAsync(authorization, authorization.Policy!, Request(user, services), null, null);
 
         Assert.Equal("authorization policy 'tenant' failed", hidden?.Detail);
         Assert.Equal("authorization policy 'tenant' failed: tenant t-9 is closed", shown?.Detail);
@@ -337,8 +337,31 @@ public class EndpointAuthorizationTests
         }
     }
 
-    private Task<AuthFailure> Authorize(EndpointAuthorization authorization, JwtCaller caller, IServiceProvider? services = null) =>
-        Authorize(authorization, JwtCallPrincipal.For(caller), services);
+    /// <summary>
+    /// Decides for <paramref name="caller"/> twice, with its principal as a handler would see it and with the principal
+    /// not yet created (decided from the caller alone, as on a call nothing read the user of): the same answer both ways.
+    /// </summary>
+    private async Task<AuthFailure> Authorize(EndpointAuthorization authorization, JwtCaller caller, IServiceProvider? services = null)
+    {
+        var failure = await Authorize(authorization, JwtCallPrincipal.For(caller), services);
+        if (authorization.Policy is not null && authorization.Failure == AuthFailure.None)
+        {
+            var request = new DefaultHttpContext { RequestServices = services ?? _services };
+            var untouched = new JwtCallUserFeature(caller);
+            request.Features.Set<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>(untouched);
+            var fromCaller = await new PolicyEvaluation(false).EvaluateAsync(authorization, authorization.Policy, request, caller, null);
+            Assert.Equal(failure, fromCaller?.Failure ?? AuthFailure.None);
+            if (services is null && authorization.IsNative)
+            {
+                // Requirements are checked in order until one fails; only one the caller cannot decide needs the principal.
+                var decided = authorization.Policy.Requirements.Select(requirement => PolicyEvaluation.IsMet(requirement, caller));
+                Assert.Equal(decided.TakeWhile(met => met is true).Concat(decided.SkipWhile(met => met is true).Take(1)).All(met => met is not null),
+                    untouched.IsUntouched);
+            }
+        }
+
+        return failure;
+    }
 
     private async Task<AuthFailure> Authorize(EndpointAuthorization authorization, ClaimsPrincipal user, IServiceProvider? services = null)
     {
@@ -352,7 +375,7 @@ public class EndpointAuthorizationTests
             return AuthFailure.None;
         }
 
-        var native = await new PolicyEvaluation(false).EvaluateAsync(authorization, authorization.Policy, user, null, services ?? _services);
+        var native = await new PolicyEvaluation(false).EvaluateAsync(authorization, authorization.Policy, Request(user, services), null, null);
 
         // The same decision as ASP.NET Core's authorization service reaches, with its handlers and evaluator.
         var framework = await (services ?? _services).GetRequiredService<IAuthorizationService>().AuthorizeAsync(user, null, authorization.Policy);
@@ -361,8 +384,11 @@ public class EndpointAuthorizationTests
     }
 
     private async Task<PolicyEvaluation.Denial> Deny(EndpointAuthorization authorization, JwtCaller caller) =>
-        await new PolicyEvaluation(false).EvaluateAsync(authorization, authorization.Policy!, JwtCallPrincipal.For(caller), null, _services)
+        await new PolicyEvaluation(false).EvaluateAsync(authorization, authorization.Policy!, Request(JwtCallPrincipal.For(caller), _services), null, null)
         ?? throw new InvalidOperationException("The policy passed.");
+
+    private HttpContext Request(ClaimsPrincipal user, IServiceProvider? services) =>
+        new DefaultHttpContext { RequestServices = services ?? _services, User = user };
 
     private static CompiledRule Rule(string[]? roles = null, string[]? scopes = null, bool allowAnonymous = false, string[]? policies = null) =>
         new("/greet.Greeter/", roles ?? [], scopes ?? [], allowAnonymous, policies ?? []);

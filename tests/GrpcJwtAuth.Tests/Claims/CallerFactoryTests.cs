@@ -299,6 +299,33 @@ public class CallerFactoryTests
         Assert.False(original.IsInRole("admin"));
     }
 
+    [Fact]
+    public void UserFeature_CreatesTheCallsPrincipalOnFirstRead_AndTheCallerIsKnownWithoutIt()
+    {
+        var caller = Create(new() { ["roles"] = new[] { "reader" } });
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        var feature = new JwtCallUserFeature(caller);
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>(feature);
+
+        Assert.Same(caller, JwtCallUserFeature.CallerOf(context));
+        Assert.True(feature.IsUntouched);
+
+        var user = context.User;
+        Assert.False(feature.IsUntouched);
+        Assert.Same(user, context.User);
+        Assert.IsType<JwtCallPrincipal>(user);
+        Assert.True(user.IsInRole("reader"));
+        Assert.Same(caller, JwtCallUserFeature.CallerOf(context));
+
+        // Whatever replaces the user decides the caller from then on.
+        context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "someone-else")], "other"));
+        Assert.Null(JwtCallUserFeature.CallerOf(context));
+        var again = JwtCallPrincipal.For(caller);
+        context.User = again;
+        Assert.Same(caller, JwtCallUserFeature.CallerOf(context));
+        Assert.Null(JwtCallUserFeature.CallerOf(new Microsoft.AspNetCore.Http.DefaultHttpContext()));
+    }
+
     private JwtCaller Create(Dictionary<string, object> claims, Action<GrpcJwtAuthOptions>? configure = null, string? subject = "user-1")
     {
         var options = new GrpcJwtAuthOptions();

@@ -55,6 +55,31 @@ public sealed class ValidatedTokenCacheTests : IDisposable
     }
 
     [Fact]
+    public void TryGet_TokenEndingLikeACachedOne_Misses()
+    {
+        // Entries are hashed on the token's end (its signature): a sender who copies that end and changes the rest
+        // lands in the same bucket, and still gets nothing, since tokens are compared whole.
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+        Admit(cache, token, caller);
+        var (other, otherCaller) = Mint(TimeSpan.FromMinutes(20));
+        Admit(cache, other, otherCaller);
+
+        var forged = other[..^ValidatedTokenCache.TokenComparer.HashedChars] + token[^ValidatedTokenCache.TokenComparer.HashedChars..];
+        var prefixed = "x" + token;
+
+        Assert.Equal(
+            ValidatedTokenCache.TokenComparer.Instance.GetHashCode(token),
+            ValidatedTokenCache.TokenComparer.Instance.GetHashCode(forged.AsSpan()));
+        Assert.False(cache.TryGet(forged, out _));
+        Assert.False(cache.TryGet(prefixed, out _));
+        Assert.True(cache.TryGet(token, out var hit));
+        Assert.Same(caller, hit);
+        Assert.True(cache.TryGet(other, out var otherHit));
+        Assert.Same(otherCaller, otherHit);
+    }
+
+    [Fact]
     public async Task TryGet_AfterTheIssuersKeysChanged_Misses()
     {
         var cache = Create();

@@ -1,0 +1,17 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace GrpcJwtAuth.Server;
+
+/// <summary>
+/// A request's features read and written through the collection's indexer: the same values as
+/// <c>Features.Get&lt;T&gt;()</c>/<c>Set&lt;T&gt;()</c>, without a generic interface call on every gRPC call's path.
+/// </summary>
+internal static class RequestFeatures
+{
+    public static T? Get<T>(HttpContext httpContext)
+        where T : class => httpContext.Features[typeof(T)] as T;
+
+    public static void Set<T>(HttpContext httpContext, T? feature)
+        where T : class => httpContext.Features[typeof(T)] = feature;
+}
