@@ -37,16 +37,17 @@ internal sealed class TokenAuthenticator(
             return AuthenticateWithEventsAsync(httpContext, transform, cancellationToken);
         }
 
-        // The common path, not an async method: no events, and a transformation only when the app registered one.
+        // The common path, not an async method: no events, and a transformation only when the app registered one. The
+        // token's characters are checked only if it is not a token validated before.
         var failure = BearerHeaderParser.TryGetToken(
-            httpContext.Request.Headers.Authorization, _maxTokenLength, out var header, out var start, out var length);
+            httpContext.Request.Headers.Authorization, _maxTokenLength, checkTokenSyntax: false, out var header, out var start, out var length);
         if (failure != AuthFailure.None)
         {
             return ValueTask.FromResult(AuthOutcome.Fail(failure));
         }
 
         return ValidateAsync(
-            httpContext, header.AsMemory(start, length), header, events: null, transform && HasTransformation(httpContext), cancellationToken);
+            httpContext, header.AsMemory(start, length), header, events: null, transform && HasTransformation(httpContext), cancellationToken, checkTokenSyntax: true);
     }
 
     private async ValueTask<AuthOutcome> AuthenticateWithEventsAsync(HttpContext httpContext, bool transform, CancellationToken cancellationToken)
@@ -107,7 +108,13 @@ internal sealed class TokenAuthenticator(
     }
 
     private ValueTask<AuthOutcome> ValidateAsync(
-        HttpContext httpContext, ReadOnlyMemory<char> token, string header, GrpcJwtAuthEvents? events, bool transform, CancellationToken cancellationToken)
+        HttpContext httpContext,
+        ReadOnlyMemory<char> token,
+        string header,
+        GrpcJwtAuthEvents? events,
+        bool transform,
+        CancellationToken cancellationToken,
+        bool checkTokenSyntax = false)
     {
         var hit = cache.TryGet(token.Span, out var cached);
         if (cache.Enabled)
@@ -117,7 +124,13 @@ internal sealed class TokenAuthenticator(
 
         if (hit)
         {
+            // Equal to a token that passed validation, so well-formed too.
             return Authenticated(httpContext, cached, keyId: cached.KeyId, events, transform);
+        }
+
+        if (checkTokenSyntax && !BearerHeaderParser.IsToken(token.Span))
+        {
+            return ValueTask.FromResult(AuthOutcome.Fail(AuthFailure.MalformedBearerValue));
         }
 
         var started = metrics is { ValidationDurationEnabled: true } ? Stopwatch.GetTimestamp() : 0;

@@ -19,7 +19,16 @@ internal static class BearerHeaderParser
     /// Finds the token in the <c>authorization</c> entries. On success the token is
     /// <c>value.AsSpan(start, length)</c>.
     /// </summary>
-    public static AuthFailure TryGetToken(StringValues entries, int maxTokenLength, out string value, out int start, out int length)
+    public static AuthFailure TryGetToken(StringValues entries, int maxTokenLength, out string value, out int start, out int length) =>
+        TryGetToken(entries, maxTokenLength, checkTokenSyntax: true, out value, out start, out length);
+
+    /// <summary>
+    /// As <see cref="TryGetToken(StringValues, int, out string, out int, out int)"/>; without
+    /// <paramref name="checkTokenSyntax"/> the token's characters are left for <see cref="IsToken"/> to check, for a
+    /// caller that first compares the token with tokens it already validated (which can only match a well-formed one).
+    /// </summary>
+    public static AuthFailure TryGetToken(
+        StringValues entries, int maxTokenLength, bool checkTokenSyntax, out string value, out int start, out int length)
     {
         value = string.Empty;
         start = 0;
@@ -41,7 +50,7 @@ internal static class BearerHeaderParser
             return AuthFailure.EmptyAuthorization;
         }
 
-        var failure = TryGetToken(entry.AsSpan(), maxTokenLength, out start, out length);
+        var failure = TryGetToken(entry.AsSpan(), maxTokenLength, checkTokenSyntax, out start, out length);
         if (failure == AuthFailure.None)
         {
             value = entry;
@@ -51,7 +60,10 @@ internal static class BearerHeaderParser
     }
 
     /// <summary>Parses one <c>authorization</c> value; on success the token is <c>span.Slice(start, length)</c>.</summary>
-    public static AuthFailure TryGetToken(ReadOnlySpan<char> entry, int maxTokenLength, out int start, out int length)
+    public static AuthFailure TryGetToken(ReadOnlySpan<char> entry, int maxTokenLength, out int start, out int length) =>
+        TryGetToken(entry, maxTokenLength, checkTokenSyntax: true, out start, out length);
+
+    private static AuthFailure TryGetToken(ReadOnlySpan<char> entry, int maxTokenLength, bool checkTokenSyntax, out int start, out int length)
     {
         start = 0;
         length = 0;
@@ -110,25 +122,29 @@ internal static class BearerHeaderParser
             return AuthFailure.TokenTooLarge;
         }
 
-        // The token chars, then optional '=' padding, then nothing (a space here means a second token).
-        var firstNonToken = token.IndexOfAnyExcept(TokenChars);
-        if (firstNonToken == 0)
+        if (checkTokenSyntax && !IsToken(token))
         {
             return AuthFailure.MalformedBearerValue;
-        }
-
-        if (firstNonToken > 0)
-        {
-            var padding = token[firstNonToken..];
-            if (padding.IndexOfAnyExcept('=') >= 0)
-            {
-                return AuthFailure.MalformedBearerValue;
-            }
         }
 
         start = trimmedStart + tokenStart;
         length = token.Length;
         return AuthFailure.None;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="token"/> is one b64token (RFC 6750 section 2.1): token characters, then optional
+    /// <c>=</c> padding, then nothing (a space here means a second token).
+    /// </summary>
+    public static bool IsToken(ReadOnlySpan<char> token)
+    {
+        var firstNonToken = token.IndexOfAnyExcept(TokenChars);
+        if (firstNonToken == 0)
+        {
+            return false;
+        }
+
+        return firstNonToken < 0 || token[firstNonToken..].IndexOfAnyExcept('=') < 0;
     }
 
     private static bool IsOws(char c) => c is ' ' or '\t';
