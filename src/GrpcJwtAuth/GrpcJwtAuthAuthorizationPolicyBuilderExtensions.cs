@@ -14,4 +14,14 @@ public static class GrpcJwtAuthAuthorizationPolicyBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.AddRequirements(new ScopeAuthorizationRequirement(scopes));
     }
+
+    /// <summary>
+    /// Requires the caller's token to come from one of the trusted issuers named <paramref name="issuerNames"/>
+    /// (<c>default</c>, or names of <c>GrpcJwtAuthOptions.TrustedIssuers</c>; see <see cref="IssuerAuthorizationRequirement"/>).
+    /// </summary>
+    public static AuthorizationPolicyBuilder RequireIssuer(this AuthorizationPolicyBuilder builder, params string[] issuerNames)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddRequirements(new IssuerAuthorizationRequirement(issuerNames));
+    }
 }

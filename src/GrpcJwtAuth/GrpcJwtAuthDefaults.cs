@@ -21,6 +21,13 @@ public static class GrpcJwtAuthDefaults
     public const string AuthenticationType = "Bearer";
 
     /// <summary>
+    /// The claim a multi-tenant issuer's caller gets with its tenant id (<see cref="JwtCaller.Tenant"/>), for policies
+    /// such as <c>RequireClaim(GrpcJwtAuthDefaults.TenantClaimType, "contoso")</c>. A claim of this type in the token
+    /// itself is dropped: only the tenant its accepted <c>iss</c> names is ever claimed.
+    /// </summary>
+    public const string TenantClaimType = "grpcjwtauth.tenant";
+
+    /// <summary>
     /// The name of the <see cref="System.Diagnostics.Metrics.Meter"/> of the server's metrics, for example for
     /// <c>dotnet-counters monitor --counters GrpcJwtAuth</c> or OpenTelemetry's <c>AddMeter(GrpcJwtAuthDefaults.MeterName)</c>.
     /// </summary>

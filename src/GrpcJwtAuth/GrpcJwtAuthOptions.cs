@@ -39,6 +39,16 @@ public sealed class GrpcJwtAuthOptions
     public IList<GrpcJwtAuthStaticKey> StaticKeys { get; } = new List<GrpcJwtAuthStaticKey>();
 
     /// <summary>
+    /// Further trust domains by name (<c>GrpcJwtAuth:TrustedIssuers:&lt;name&gt;</c>), each with its own key source,
+    /// accepted <c>iss</c> values, audiences, algorithms, claim types, clock skew and key refresh, beside (or instead of)
+    /// the one the top-level settings describe. A token's <c>iss</c> selects exactly one of them before any key lookup;
+    /// an <c>iss</c> none of them accepts is rejected without a fetch. Names are compared ignoring case, and are what
+    /// logs, metrics, health, rules (<see cref="GrpcJwtAuthRule.Issuers"/>) and policies call the issuer.
+    /// </summary>
+    public IDictionary<string, GrpcJwtAuthIssuerOptions> TrustedIssuers { get; } =
+        new Dictionary<string, GrpcJwtAuthIssuerOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Accepted <c>iss</c> values. When empty and a discovery document is used, its <c>issuer</c> is accepted.
     /// Defaults to empty.
     /// </summary>

@@ -25,6 +25,13 @@ public sealed class GrpcJwtAuthRule
     public IList<string> Policies { get; } = new List<string>();
 
     /// <summary>
+    /// The trusted issuers (by name: <c>default</c> or a name of <see cref="GrpcJwtAuthOptions.TrustedIssuers"/>) whose
+    /// tokens may call the matched methods; empty accepts any trusted issuer. A token of another issuer gets
+    /// <c>PermissionDenied</c>.
+    /// </summary>
+    public IList<string> Issuers { get; } = new List<string>();
+
+    /// <summary>
     /// Whether calls need no token at all; a valid token sent anyway still authenticates the caller, an invalid one is
     /// ignored. Cannot be combined with <see cref="Roles"/>, <see cref="Scopes"/> or <see cref="Policies"/>.
     /// Defaults to <see langword="false"/>.

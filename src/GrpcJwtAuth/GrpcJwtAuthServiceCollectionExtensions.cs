@@ -59,7 +59,6 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<Metrics>()));
-        services.TryAddSingleton<CallerFactory>();
         services.TryAddSingleton<JwtTokenValidator>();
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<TokenAuthenticator>();

@@ -18,7 +18,9 @@ public sealed class JwtCaller
         string[] roles,
         string[] scopes,
         DateTimeOffset expiresAt,
-        string issuerName)
+        string issuerName,
+        string? tenant = null,
+        DateTimeOffset? acceptedUntil = null)
     {
         Claims = claims;
         Subject = subject;
@@ -29,6 +31,8 @@ public sealed class JwtCaller
         ScopeArray = scopes;
         ExpiresAt = expiresAt;
         IssuerName = issuerName;
+        Tenant = tenant;
+        AcceptedUntil = acceptedUntil ?? expiresAt;
     }
 
     /// <summary>
@@ -59,8 +63,17 @@ public sealed class JwtCaller
     /// <summary>When the token expires (its <c>exp</c> claim; clock skew not included).</summary>
     public DateTimeOffset ExpiresAt { get; }
 
-    /// <summary>The name of the trusted issuer whose keys validated the token (see <see cref="Configuration.IssuerDefinition.Name"/>).</summary>
-    internal string IssuerName { get; }
+    /// <summary>
+    /// The name of the trusted issuer that accepted the token: a name of <see cref="GrpcJwtAuthOptions.TrustedIssuers"/>,
+    /// <c>default</c> for the top-level settings, or the <c>iss</c> of a top-level static key's own issuer.
+    /// </summary>
+    public string IssuerName { get; }
+
+    /// <summary>The tenant a multi-tenant issuer's token belongs to (see <see cref="GrpcJwtAuthIssuerOptions.IssuerTemplate"/>); <see langword="null"/> otherwise.</summary>
+    public string? Tenant { get; }
+
+    /// <summary>Until when the token is accepted: its <c>exp</c> plus its issuer's clock skew.</summary>
+    internal DateTimeOffset AcceptedUntil { get; }
 
     internal string[] RoleArray { get; }
 

@@ -123,7 +123,7 @@ public class AuthBenchmarks
         var options = Options(cacheSize: 10_000, publicPem);
         var compiled = CompiledAuthOptions.Create(options, TimeProvider.System);
         _keys = new SigningKeyManager(compiled.Issuers[0], null, TimeProvider.System, NullLogger<SigningKeyManager>.Instance, metrics);
-        _validator = new JwtTokenValidator(new TrustedIssuers([_keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
+        _validator = new JwtTokenValidator(new TrustedIssuers([_keys], compiled.ValidateIssuer), compiled);
         _cache = new ValidatedTokenCache(compiled, TimeProvider.System);
         _endpoints = new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance);
         _cachedAuthenticator = new CallAuthorizer(
@@ -156,7 +156,7 @@ public class AuthBenchmarks
             new EndpointAuthorizationProvider(uncached, NullLogger<EndpointAuthorizationProvider>.Instance),
             new TokenAuthenticator(
                 uncached,
-                new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), new CallerFactory(uncached), uncached),
+                new JwtTokenValidator(new TrustedIssuers([uncachedKeys], uncached.ValidateIssuer), uncached),
                 new ValidatedTokenCache(uncached, TimeProvider.System),
                 metrics),
             NullLogger<CallAuthorizer>.Instance,

@@ -70,7 +70,7 @@ public class HostileTokenBenchmarks
             new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance),
             new TokenAuthenticator(
                 compiled,
-                new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled),
+                new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), compiled),
                 new ValidatedTokenCache(compiled, TimeProvider.System)),
             NullLogger<CallAuthorizer>.Instance);
 

@@ -37,6 +37,40 @@ public class GrpcJwtAuthServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public void AddGrpcJwtAuth_Configuration_BindsNamedTrustedIssuersThatInheritWhatTheyLeaveUnset()
+    {
+        // As appsettings.json or environment variables (GrpcJwtAuth__TrustedIssuers__users__Authority) give them; names ignore case.
+        using var provider = Build(
+            Configuration(
+                ("GrpcJwtAuth:TrustedIssuers:users:Authority", "https://users.test"),
+                ("GrpcJwtAuth:TrustedIssuers:users:Audiences:0", "api://users"),
+                ("GrpcJwtAuth:TrustedIssuers:users:ClockSkew", "00:00:05"),
+                ("GrpcJwtAuth:TrustedIssuers:workloads:JwksUri", "https://workloads.test/jwks"),
+                ("GrpcJwtAuth:TrustedIssuers:workloads:Issuers:0", "spiffe://workloads.test"),
+                ("GrpcJwtAuth:TrustedIssuers:Workloads:ScopeClaimTypes:0", "permissions"),
+                ("GrpcJwtAuth:TrustedIssuers:entra:IssuerTemplate", "https://login.microsoftonline.com/{tenantid}/v2.0"),
+                ("GrpcJwtAuth:TrustedIssuers:entra:JwksUri", "https://login.microsoftonline.com/common/discovery/v2.0/keys"),
+                ("GrpcJwtAuth:TrustedIssuers:entra:Tenants:0", "contoso")),
+            services => services.AddGrpcJwtAuth());
+
+        var options = provider.GetRequiredService<IOptions<GrpcJwtAuthOptions>>().Value;
+        var compiled = provider.GetRequiredService<CompiledAuthOptions>();
+        var byName = compiled.Issuers.ToDictionary(issuer => issuer.Name);
+
+        Assert.Equal(["entra", "users", "workloads"], options.TrustedIssuers.Keys.Order());
+        Assert.Equal(["default", "entra", "users", "workloads"], compiled.Issuers.Select(issuer => issuer.Name).Order());
+        Assert.Equal(TimeSpan.FromSeconds(5), byName["users"].Profile.ClockSkew);
+        Assert.Equal(TimeSpan.FromMinutes(1), byName["workloads"].Profile.ClockSkew);
+        Assert.Equal(["groups"], byName["workloads"].Profile.RoleClaimTypes);
+        Assert.Equal(["permissions"], byName["workloads"].Profile.ScopeClaimTypes);
+        Assert.Equal(["api://users"], new GrpcJwtAuth.Keys.SigningKeySet(0, [], byName["users"], null, null).Parameters.ValidAudiences);
+        Assert.Equal([TestTokenFactory.DefaultAudience], new GrpcJwtAuth.Keys.SigningKeySet(0, [], byName["workloads"], null, null).Parameters.ValidAudiences);
+        Assert.True(byName["entra"].Template!.TryAccept("https://login.microsoftonline.com/contoso/v2.0", out var tenant));
+        Assert.Equal("contoso", tenant);
+        Assert.False(byName["entra"].Template!.TryAccept("https://login.microsoftonline.com/other/v2.0", out _));
+    }
+
+    [Fact]
     public void AddGrpcJwtAuth_ConfiguredRoleClaimTypes_ReplaceTheDefaultsInTheCompiledOptions()
     {
         using var provider = Build(Configuration(), services => services.AddGrpcJwtAuth());

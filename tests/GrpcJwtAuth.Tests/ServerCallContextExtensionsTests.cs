@@ -28,8 +28,7 @@ public class ServerCallContextExtensionsTests
     public void GetJwtCaller_UserIsTheCallersPrincipal_ReturnsIt()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 6, 2, 9, 30, 0, TimeSpan.Zero));
-        var factory = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), time));
-        var caller = factory.Create(new JsonWebToken(new TestTokenFactory(time).Create(TestSigningKey.Ec())), "test");
+        var caller = GrpcJwtAuth.Tests.Claims.TestCallers.Create(new TestTokenFactory(time).Create(TestSigningKey.Ec()), time);
         var context = new TestServerCallContext("/a.B/C");
         context.HttpContext.User = GrpcJwtAuth.Authentication.JwtCallPrincipal.For(caller);
 

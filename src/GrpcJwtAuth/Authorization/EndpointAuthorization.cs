@@ -25,6 +25,7 @@ internal sealed class EndpointAuthorization
         typeof(DenyAnonymousAuthorizationRequirement),
         typeof(RolesAuthorizationRequirement),
         typeof(ScopeAuthorizationRequirement),
+        typeof(IssuerAuthorizationRequirement),
         typeof(ClaimsAuthorizationRequirement),
         typeof(NameAuthorizationRequirement),
     ];

@@ -151,6 +151,11 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
                 builder.AddRequirements(new ScopeAuthorizationRequirement(rule.Scopes));
             }
 
+            if (rule.Issuers is { Length: > 0 } issuers)
+            {
+                builder.AddRequirements(new IssuerAuthorizationRequirement(issuers));
+            }
+
             foreach (var name in rule.Policies)
             {
                 builder.Combine(await NameAsync(policies, name, names).ConfigureAwait(false));

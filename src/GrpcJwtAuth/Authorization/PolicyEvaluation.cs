@@ -94,6 +94,8 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
                 return false;
             case ScopeAuthorizationRequirement scopes:
                 return scopes.IsMet(caller);
+            case IssuerAuthorizationRequirement issuers:
+                return issuers.IsMet(caller);
             default:
                 return null;
         }
@@ -118,6 +120,8 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
                 return false;
             case ScopeAuthorizationRequirement scopes:
                 return scopes.IsMet(user);
+            case IssuerAuthorizationRequirement issuers:
+                return issuers.IsMet(user);
             case ClaimsAuthorizationRequirement claims:
                 foreach (var claim in user.Claims)
                 {
@@ -187,6 +191,10 @@ internal sealed class PolicyEvaluation(bool exposeFailureReasons)
         else if (failed is ScopeAuthorizationRequirement)
         {
             kind = AuthFailure.MissingScope;
+        }
+        else if (failed is IssuerAuthorizationRequirement)
+        {
+            kind = AuthFailure.IssuerNotAllowed;
         }
         else if (failed is not null)
         {

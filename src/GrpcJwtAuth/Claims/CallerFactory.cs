@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using GrpcJwtAuth.Configuration;
+using GrpcJwtAuth.Tokens;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace GrpcJwtAuth.Claims;
@@ -8,30 +9,32 @@ namespace GrpcJwtAuth.Claims;
 /// Builds the <see cref="JwtCaller"/> of a validated token: every claim as sent, plus one
 /// <see cref="ClaimTypes.Role"/> claim per mapped role so that <c>IsInRole</c> works whichever claim type carried it.
 /// </summary>
-internal sealed class CallerFactory(CompiledAuthOptions options)
+internal static class CallerFactory
 {
-    private readonly string[] _roleClaimTypes = options.RoleClaimTypes;
-    private readonly string[] _scopeClaimTypes = options.ScopeClaimTypes;
-
-    public JwtCaller Create(JsonWebToken token, string issuerName)
+    /// <summary>The caller of a validated token of <paramref name="issuer"/>, with that issuer's role and scope claim types.</summary>
+    public static JwtCaller Create(JsonWebToken token, IssuerDefinition issuer)
     {
+        var roleClaimTypes = issuer.Profile.RoleClaimTypes;
+        var scopeClaimTypes = issuer.Profile.ScopeClaimTypes;
+        var tenant = issuer.TenantOf(token.Issuer);
         var claims = new List<Claim>(capacity: 16);
         List<string>? roles = null;
         List<string>? scopes = null;
 
         foreach (var claim in token.Claims)
         {
-            if (Array.IndexOf(_roleClaimTypes, claim.Type) >= 0)
+            if (Array.IndexOf(roleClaimTypes, claim.Type) >= 0)
             {
                 AddValues(ref roles, claim);
             }
-            else if (Array.IndexOf(_scopeClaimTypes, claim.Type) >= 0)
+            else if (Array.IndexOf(scopeClaimTypes, claim.Type) >= 0)
             {
                 AddValues(ref scopes, claim);
             }
 
-            // A raw claim of the role type must not grant roles unless it is one of the configured role types.
-            if (claim.Type == ClaimTypes.Role)
+            // A raw claim of the role type must not grant roles unless it is one of the configured role types, and the
+            // tenant claim is the one routing found, never one the token carries.
+            if (claim.Type is ClaimTypes.Role or GrpcJwtAuthDefaults.TenantClaimType)
             {
                 continue;
             }
@@ -40,22 +43,31 @@ internal sealed class CallerFactory(CompiledAuthOptions options)
         }
 
         var roleArray = roles?.ToArray() ?? [];
-        var issuer = token.Issuer;
+        var iss = token.Issuer;
         foreach (var role in roleArray)
         {
-            claims.Add(new Claim(ClaimTypes.Role, role, ClaimValueTypes.String, issuer));
+            claims.Add(new Claim(ClaimTypes.Role, role, ClaimValueTypes.String, iss));
         }
+
+        if (tenant is not null)
+        {
+            claims.Add(new Claim(GrpcJwtAuthDefaults.TenantClaimType, tenant, ClaimValueTypes.String, iss));
+        }
+
+        var expiresAt = new DateTimeOffset(DateTime.SpecifyKind(token.ValidTo, DateTimeKind.Utc));
 
         return new JwtCaller(
             claims,
             NullIfEmpty(token.Subject),
-            NullIfEmpty(issuer),
+            NullIfEmpty(iss),
             NullIfEmpty(token.Kid),
             NullIfEmpty(token.Id),
             roleArray,
             scopes?.ToArray() ?? [],
-            new DateTimeOffset(DateTime.SpecifyKind(token.ValidTo, DateTimeKind.Utc)),
-            issuerName);
+            expiresAt,
+            issuer.Name,
+            tenant,
+            SaturatingTime.Add(expiresAt, issuer.Profile.ClockSkew));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Tokens;
@@ -39,7 +40,7 @@ internal sealed class CompiledAuthOptions
         ValidateIssuer = options.ValidateIssuer;
         TokenTypes = new TokenTypes(options.ValidTypes.Count > 0 ? options.ValidTypes : TokenTypes.Defaults, options.RequireTokenType);
         Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
-        Issuers = CompileIssuers(options, Lifetime);
+        Issuers = CompileIssuers(options, timeProvider);
         Events = options.Events is { IsEmpty: false } events ? events : null;
         EventsType = options.EventsType;
         ExposeAuthorizationFailureReasons = options.ExposeAuthorizationFailureReasons;
@@ -99,23 +100,27 @@ internal sealed class CompiledAuthOptions
     public static string DiscoveryAddress(string authority) => authority.TrimEnd('/') + DiscoverySuffix;
 
     /// <summary>The key endpoint the top-level settings name, if any: discovery wins over a bare JWKS address.</summary>
-    public static (RemoteKeySourceKind Kind, string? Address, string? ExpectedIssuer) RemoteSource(GrpcJwtAuthOptions options)
+    public static (RemoteKeySourceKind Kind, string? Address, string? ExpectedIssuer) RemoteSource(GrpcJwtAuthOptions options) =>
+        RemoteSource(options.Authority, options.MetadataAddress, options.JwksUri);
+
+    /// <summary>The key endpoint these settings name, if any: discovery wins over a bare JWKS address.</summary>
+    public static (RemoteKeySourceKind Kind, string? Address, string? ExpectedIssuer) RemoteSource(
+        string? authority, string? metadataAddress, string? jwksUri)
     {
-        if (!string.IsNullOrWhiteSpace(options.MetadataAddress))
+        if (!string.IsNullOrWhiteSpace(metadataAddress))
         {
-            var address = options.MetadataAddress;
-            var expected = address.EndsWith(DiscoverySuffix, StringComparison.Ordinal) ? address[..^DiscoverySuffix.Length] : null;
-            return (RemoteKeySourceKind.Discovery, address, string.IsNullOrEmpty(expected) ? null : expected);
+            var expected = metadataAddress.EndsWith(DiscoverySuffix, StringComparison.Ordinal) ? metadataAddress[..^DiscoverySuffix.Length] : null;
+            return (RemoteKeySourceKind.Discovery, metadataAddress, string.IsNullOrEmpty(expected) ? null : expected);
         }
 
-        if (!string.IsNullOrWhiteSpace(options.Authority))
+        if (!string.IsNullOrWhiteSpace(authority))
         {
-            return (RemoteKeySourceKind.Discovery, DiscoveryAddress(options.Authority), options.Authority);
+            return (RemoteKeySourceKind.Discovery, DiscoveryAddress(authority), authority);
         }
 
-        if (!string.IsNullOrWhiteSpace(options.JwksUri))
+        if (!string.IsNullOrWhiteSpace(jwksUri))
         {
-            return (RemoteKeySourceKind.Jwks, options.JwksUri, null);
+            return (RemoteKeySourceKind.Jwks, jwksUri, null);
         }
 
         return (RemoteKeySourceKind.None, null, null);
@@ -125,80 +130,95 @@ internal sealed class CompiledAuthOptions
     /// Whether a static key belongs to the issuer the top-level settings describe: it names no issuer, or (without a
     /// key endpoint, whose issuer gets its keys from the endpoint only) one of the top-level <c>Issuers</c>.
     /// </summary>
-    public static bool BelongsToDefaultIssuer(GrpcJwtAuthStaticKey key, GrpcJwtAuthOptions options, bool hasRemoteSource) =>
+    public static bool BelongsToDefaultIssuer(GrpcJwtAuthStaticKey key, IList<string> issuers, bool hasRemoteSource) =>
         string.IsNullOrEmpty(key.Issuer)
-        || (!hasRemoteSource && options.Issuers.Contains(key.Issuer, StringComparer.Ordinal));
+        || (!hasRemoteSource && issuers.Contains(key.Issuer, StringComparer.Ordinal));
 
-    private static IssuerDefinition[] CompileIssuers(GrpcJwtAuthOptions options, LifetimeCheck lifetime)
+    private static IssuerDefinition[] CompileIssuers(GrpcJwtAuthOptions options, TimeProvider timeProvider)
     {
-        var (remoteKind, remoteAddress, expectedIssuer) = RemoteSource(options);
-        var hasRemote = remoteKind != RemoteKeySourceKind.None;
-        var timing = new Timing(
-            options.JwksAutomaticRefreshInterval,
-            options.JwksMinimumRefreshInterval,
-            options.KeyFetchTimeout,
-            options.KeyRefreshWaitTimeout,
-            options.RequireHttpsMetadata,
-            options.MaxKeyDocumentBytes);
-        string[]? configuredAlgorithms = options.ValidAlgorithms.Count > 0 ? options.ValidAlgorithms.Distinct(StringComparer.Ordinal).ToArray() : null;
-        var baseParameters = new TokenValidationParameters
+        var issuers = new List<IssuerDefinition>();
+        foreach (var settings in IssuerSettings.All(options))
         {
-            ValidateIssuer = options.ValidateIssuer,
-            ValidateAudience = options.ValidateAudience,
-            ValidAudiences = options.Audiences.ToArray(),
-            IgnoreTrailingSlashWhenValidatingAudience = false,
-            ValidateLifetime = true,
-            RequireExpirationTime = true,
-            LifetimeValidator = lifetime.Validate,
-            ClockSkew = options.ClockSkew,
-            RequireSignedTokens = true,
-            ValidateIssuerSigningKey = false,
-            TryAllIssuerSigningKeys = false,
-            ValidateTokenReplay = false,
-            SaveSigninToken = false,
-            AuthenticationType = GrpcJwtAuthDefaults.AuthenticationType,
-        };
-
-        var defaultKeys = new List<SigningKey>();
-        var ownIssuers = new Dictionary<string, List<SigningKey>>(StringComparer.Ordinal);
-        for (var i = 0; i < options.StaticKeys.Count; i++)
-        {
-            var entry = options.StaticKeys[i];
-            var key = SigningKey.Of(StaticKeyLoader.Load(entry, $"{GrpcJwtAuthOptions.SectionName}:StaticKeys:{i}"));
-            if (BelongsToDefaultIssuer(entry, options, hasRemote))
+            if (settings.HasKeySource)
             {
-                defaultKeys.Add(key);
+                Compile(settings, options, timeProvider, issuers);
+            }
+        }
+
+        return [.. issuers];
+    }
+
+    /// <summary>The definitions of one trust domain: one, or one per tenant when its key source differs per tenant.</summary>
+    private static void Compile(IssuerSettings settings, GrpcJwtAuthOptions options, TimeProvider timeProvider, List<IssuerDefinition> issuers)
+    {
+        var profile = Profile(settings, options, timeProvider);
+        string[]? configuredAlgorithms = settings.ValidAlgorithms.Count > 0 ? settings.ValidAlgorithms.Distinct(StringComparer.Ordinal).ToArray() : null;
+        var template = string.IsNullOrWhiteSpace(settings.IssuerTemplate)
+            ? null
+            : new IssuerTemplate(settings.IssuerTemplate, settings.Tenants, settings.TenantValidator);
+
+        if (template is not null && settings.HasPerTenantSource)
+        {
+            // Each listed tenant its own keys, fetched from its own address; an unlisted tenant routes nowhere.
+            foreach (var tenant in settings.Tenants.Distinct(StringComparer.Ordinal))
+            {
+                var iss = IssuerSettings.ForTenant(settings.IssuerTemplate, tenant)!;
+                var (kind, address, expected) = RemoteSource(
+                    IssuerSettings.ForTenant(settings.Authority, tenant),
+                    IssuerSettings.ForTenant(settings.MetadataAddress, tenant),
+                    IssuerSettings.ForTenant(settings.JwksUri, tenant));
+                issuers.Add(new IssuerDefinition(
+                    settings.Name, [iss], options.ValidateIssuer, kind, address, expected ?? iss, [],
+                    Allowed(configuredAlgorithms, DefaultAsymmetricAlgorithms), profile, tenant: tenant));
+            }
+
+            return;
+        }
+
+        var (remoteKind, remoteAddress, expectedIssuer) = RemoteSource(settings.Authority, settings.MetadataAddress, settings.JwksUri);
+        var hasRemote = remoteKind != RemoteKeySourceKind.None;
+        var ownKeys = new List<SigningKey>();
+        var keysOfOwnIssuers = new Dictionary<string, List<SigningKey>>(StringComparer.Ordinal);
+        for (var i = 0; i < settings.StaticKeys.Count; i++)
+        {
+            var entry = settings.StaticKeys[i];
+            var key = SigningKey.Of(StaticKeyLoader.Load(entry, $"{settings.Key}:StaticKeys:{i}"));
+            if (!settings.IsTopLevel || BelongsToDefaultIssuer(entry, settings.Issuers, hasRemote))
+            {
+                ownKeys.Add(key);
             }
             else
             {
-                if (!ownIssuers.TryGetValue(entry.Issuer!, out var keys))
+                // A top-level static key naming an iss of its own is a trust domain of its own, named by that iss.
+                if (!keysOfOwnIssuers.TryGetValue(entry.Issuer!, out var keys))
                 {
-                    ownIssuers[entry.Issuer!] = keys = [];
+                    keysOfOwnIssuers[entry.Issuer!] = keys = [];
                 }
 
                 keys.Add(key);
             }
         }
 
-        var issuers = new List<IssuerDefinition>();
-        if (hasRemote || defaultKeys.Count > 0)
+        if (hasRemote || ownKeys.Count > 0)
         {
             // A key endpoint serves asymmetric keys only (a JWKS secret would be public); static keys bring their own.
-            var natural = hasRemote ? DefaultAsymmetricAlgorithms : defaultKeys.SelectMany(key => key.Algorithms).Distinct(StringComparer.Ordinal).ToArray();
+            var natural = hasRemote
+                ? [.. DefaultAsymmetricAlgorithms, .. ownKeys.SelectMany(key => key.Algorithms)]
+                : ownKeys.SelectMany(key => key.Algorithms).ToArray();
             issuers.Add(new IssuerDefinition(
-                IssuerDefinition.DefaultName,
-                options.Issuers.Distinct(StringComparer.Ordinal).ToArray(),
+                settings.Name,
+                settings.Issuers.Distinct(StringComparer.Ordinal).ToArray(),
                 options.ValidateIssuer,
                 remoteKind,
                 remoteAddress,
-                expectedIssuer,
-                defaultKeys,
-                Allowed(configuredAlgorithms, natural),
-                timing,
-                baseParameters));
+                template?.Template ?? expectedIssuer,
+                ownKeys,
+                Allowed(configuredAlgorithms, natural.Distinct(StringComparer.Ordinal).ToArray()),
+                profile,
+                template));
         }
 
-        foreach (var (issuer, keys) in ownIssuers)
+        foreach (var (issuer, keys) in keysOfOwnIssuers)
         {
             issuers.Add(new IssuerDefinition(
                 issuer,
@@ -209,12 +229,46 @@ internal sealed class CompiledAuthOptions
                 expectedDiscoveryIssuer: null,
                 keys,
                 Allowed(configuredAlgorithms, keys.SelectMany(key => key.Algorithms).Distinct(StringComparer.Ordinal).ToArray()),
-                timing,
-                baseParameters));
+                profile));
         }
-
-        return [.. issuers];
     }
+
+    private static IssuerProfile Profile(IssuerSettings settings, GrpcJwtAuthOptions options, TimeProvider timeProvider)
+    {
+        var lifetime = new LifetimeCheck(timeProvider, settings.ClockSkew);
+        var parameters = new TokenValidationParameters
+        {
+            ValidateIssuer = options.ValidateIssuer,
+            ValidateAudience = options.ValidateAudience,
+            ValidAudiences = settings.Audiences.ToArray(),
+            IgnoreTrailingSlashWhenValidatingAudience = false,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            LifetimeValidator = lifetime.Validate,
+            ClockSkew = settings.ClockSkew,
+            RequireSignedTokens = true,
+            ValidateIssuerSigningKey = false,
+            TryAllIssuerSigningKeys = false,
+            ValidateTokenReplay = false,
+            SaveSigninToken = false,
+            AuthenticationType = GrpcJwtAuthDefaults.AuthenticationType,
+        };
+        return new IssuerProfile(
+            settings.JwksAutomaticRefreshInterval,
+            settings.JwksMinimumRefreshInterval,
+            settings.KeyFetchTimeout,
+            settings.KeyRefreshWaitTimeout,
+            settings.RequireHttpsMetadata,
+            settings.MaxKeyDocumentBytes,
+            settings.ClockSkew,
+            ClaimTypesOrDefault(settings.RoleClaimTypes, DefaultRoleClaimTypes),
+            ClaimTypesOrDefault(settings.ScopeClaimTypes, DefaultScopeClaimTypes),
+            lifetime,
+            parameters);
+    }
+
+    private static string[] ClaimTypesOrDefault(IList<string> configured, string[] defaults) =>
+        configured.Count > 0 ? configured.Distinct(StringComparer.Ordinal).ToArray() : defaults;
 
     /// <summary>The configured algorithms (or every supported one) that the issuer's keys can verify, in that order.</summary>
     private static string[] Allowed(string[]? configured, string[] natural)
@@ -222,13 +276,4 @@ internal sealed class CompiledAuthOptions
         var candidates = configured ?? [.. DefaultAsymmetricAlgorithms, .. SymmetricAlgorithms];
         return candidates.Where(algorithm => Array.IndexOf(natural, algorithm) >= 0).ToArray();
     }
-
-    /// <summary>Key-fetching settings every issuer shares.</summary>
-    internal readonly record struct Timing(
-        TimeSpan AutomaticRefreshInterval,
-        TimeSpan MinimumRefreshInterval,
-        TimeSpan KeyFetchTimeout,
-        TimeSpan KeyRefreshWaitTimeout,
-        bool RequireHttpsMetadata,
-        int MaxKeyDocumentBytes);
 }

@@ -14,40 +14,50 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
     public ValidateOptionsResult Validate(string? name, GrpcJwtAuthOptions options)
     {
         var errors = new List<string>();
-        ValidateKeySources(options, errors);
+        var issuers = IssuerSettings.All(options);
+        foreach (var issuer in issuers)
+        {
+            ValidateKeySources(issuer, options, errors);
+            ValidateAlgorithms(issuer, errors);
+        }
+
+        ValidateTrustedIssuers(options, issuers, errors);
         ValidateClaims(options, errors);
-        ValidateAlgorithms(options, errors);
         ValidateTimes(options, errors);
-        ValidateRules(options, errors);
+        ValidateRules(options, issuers, errors);
         ValidateEvents(options, errors);
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        // Settings several issuers inherit are reported once.
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Distinct(StringComparer.Ordinal));
     }
 
-    private static void ValidateKeySources(GrpcJwtAuthOptions options, List<string> errors)
+    private static void ValidateKeySources(IssuerSettings issuer, GrpcJwtAuthOptions options, List<string> errors)
     {
-        var hasDiscovery = !string.IsNullOrWhiteSpace(options.Authority) || !string.IsNullOrWhiteSpace(options.MetadataAddress);
-        var hasJwks = !string.IsNullOrWhiteSpace(options.JwksUri);
+        var k = issuer.Key;
+        var hasDiscovery = !string.IsNullOrWhiteSpace(issuer.Authority) || !string.IsNullOrWhiteSpace(issuer.MetadataAddress);
+        var hasJwks = !string.IsNullOrWhiteSpace(issuer.JwksUri);
 
-        if (!hasDiscovery && !hasJwks && options.StaticKeys.Count == 0)
+        if (!hasDiscovery && !hasJwks && issuer.StaticKeys.Count == 0)
         {
-            errors.Add($"No signing key source is configured; set {S}:Authority, {S}:MetadataAddress, {S}:JwksUri or {S}:StaticKeys.");
+            errors.Add(issuer.IsTopLevel
+                ? $"No signing key source is configured; set {S}:Authority, {S}:MetadataAddress, {S}:JwksUri or {S}:StaticKeys, or name issuers under {IssuerSettings.TrustedIssuersKey}."
+                : $"{k} has no signing key source; set {k}:Authority, {k}:MetadataAddress, {k}:JwksUri or {k}:StaticKeys.");
         }
 
         if (hasDiscovery && hasJwks)
         {
-            errors.Add($"{S}:JwksUri cannot be combined with {S}:Authority or {S}:MetadataAddress (discovery names its own key set); set one of them.");
+            errors.Add($"{k}:JwksUri cannot be combined with {k}:Authority or {k}:MetadataAddress (discovery names its own key set); set one of them.");
         }
 
-        CheckAddress(options.Authority, "Authority", options.RequireHttpsMetadata, errors);
-        CheckAddress(options.MetadataAddress, "MetadataAddress", options.RequireHttpsMetadata, errors);
-        CheckAddress(options.JwksUri, "JwksUri", options.RequireHttpsMetadata, errors);
+        CheckAddress(issuer.Authority, $"{k}:Authority", issuer.RequireHttpsMetadata, errors);
+        CheckAddress(issuer.MetadataAddress, $"{k}:MetadataAddress", issuer.RequireHttpsMetadata, errors);
+        CheckAddress(issuer.JwksUri, $"{k}:JwksUri", issuer.RequireHttpsMetadata, errors);
 
-        for (var i = 0; i < options.StaticKeys.Count; i++)
+        for (var i = 0; i < issuer.StaticKeys.Count; i++)
         {
             try
             {
-                StaticKeyLoader.Load(options.StaticKeys[i], $"{S}:StaticKeys:{i}");
+                StaticKeyLoader.Load(issuer.StaticKeys[i], $"{k}:StaticKeys:{i}");
             }
             catch (InvalidOperationException ex)
             {
@@ -55,16 +65,211 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             }
         }
 
-        ValidateIssuers(options, errors);
-        CheckEntries(options.Issuers, "Issuers", errors);
-
-        if (options.ValidateAudience && options.Audiences.Count == 0)
+        if (issuer.IsTopLevel)
         {
-            errors.Add($"{S}:Audiences is empty; set it or set {S}:ValidateAudience=false.");
+            ValidateIssuers(options, errors);
+        }
+        else
+        {
+            ValidateNamedIssuer(issuer, errors);
         }
 
-        CheckEntries(options.Audiences, "Audiences", errors);
+        CheckEntries(issuer.Issuers, $"{k}:Issuers", errors);
+        if (options.ValidateAudience && issuer.Audiences.Count == 0)
+        {
+            errors.Add(issuer.IsTopLevel
+                ? $"{S}:Audiences is empty; set it or set {S}:ValidateAudience=false."
+                : $"{k}:Audiences is empty, and so is {S}:Audiences; set one of them or set {S}:ValidateAudience=false.");
+        }
+
+        CheckEntries(issuer.Audiences, issuer.Own is { Audiences.Count: 0 } ? $"{S}:Audiences" : $"{k}:Audiences", errors);
     }
+
+    /// <summary>
+    /// A named issuer's keys sign for it alone: a static key may name one of its <c>iss</c> values, never another; its
+    /// template, if any, has one tenant placeholder and a way to accept tenants; a per-tenant key source needs the list.
+    /// </summary>
+    private static void ValidateNamedIssuer(IssuerSettings issuer, List<string> errors)
+    {
+        var k = issuer.Key;
+        for (var i = 0; i < issuer.StaticKeys.Count; i++)
+        {
+            var key = issuer.StaticKeys[i];
+            if (key?.Issuer is { } named && !issuer.Issuers.Contains(named, StringComparer.Ordinal))
+            {
+                errors.Add($"{k}:StaticKeys:{i}:Issuer '{named}' is not one of {k}:Issuers; remove it (the key signs for this issuer) or add it there.");
+            }
+        }
+
+        var template = issuer.IssuerTemplate;
+        if (string.IsNullOrWhiteSpace(template))
+        {
+            if (issuer.Tenants.Count > 0 || issuer.TenantValidator is not null || issuer.HasPerTenantSource)
+            {
+                errors.Add($"{k} lists tenants or a tenant address but has no IssuerTemplate; set {k}:IssuerTemplate, such as 'https://login.microsoftonline.com/{{tenantid}}/v2.0'.");
+            }
+
+            if (issuer.Issuers.Count == 0 && string.IsNullOrWhiteSpace(issuer.Authority) && string.IsNullOrWhiteSpace(issuer.MetadataAddress))
+            {
+                errors.Add($"{k}:Issuers is empty; set the iss of this issuer's tokens (or use {k}:Authority, whose discovery document names it).");
+            }
+
+            return;
+        }
+
+        var placeholders = CountPlaceholders(template);
+        if (placeholders != 1 || !Uri.TryCreate(IssuerSettings.ForTenant(template, "tenant"), UriKind.Absolute, out _))
+        {
+            errors.Add($"{k}:IssuerTemplate '{template}' must be an absolute address with {GrpcJwtAuthIssuerOptions.TenantPlaceholder} exactly once.");
+        }
+
+        if (issuer.Issuers.Count > 0)
+        {
+            errors.Add($"{k} sets both Issuers and IssuerTemplate; a multi-tenant issuer's iss values come from the template. Remove {k}:Issuers.");
+        }
+
+        if (issuer.Tenants.Count == 0 && issuer.TenantValidator is null)
+        {
+            errors.Add($"{k}:Tenants is empty; list the tenant ids {k}:IssuerTemplate accepts (or set TenantValidator in code).");
+        }
+
+        for (var i = 0; i < issuer.Tenants.Count; i++)
+        {
+            if (!Issuers.IssuerTemplate.IsTenantId(issuer.Tenants[i]))
+            {
+                errors.Add($"{k}:Tenants:{i} '{issuer.Tenants[i]}' is not a tenant id; use 1 to {Issuers.IssuerTemplate.MaxTenantLength} letters, digits, '.', '_' or '-'.");
+            }
+        }
+
+        if (issuer.HasPerTenantSource)
+        {
+            if (issuer.TenantValidator is not null)
+            {
+                errors.Add($"{k} fetches keys per tenant ({GrpcJwtAuthIssuerOptions.TenantPlaceholder} in its key address), which needs every tenant listed in {k}:Tenants: TenantValidator cannot be used with it.");
+            }
+
+            if (issuer.Tenants.Count > MaxTenantsWithOwnKeys)
+            {
+                errors.Add($"{k}:Tenants lists {issuer.Tenants.Count} tenants, each with its own key address; at most {MaxTenantsWithOwnKeys} are allowed. Use a key address shared by every tenant.");
+            }
+
+            if (issuer.StaticKeys.Count > 0)
+            {
+                errors.Add($"{k} fetches keys per tenant and also has StaticKeys, which would sign for every tenant; remove {k}:StaticKeys.");
+            }
+        }
+    }
+
+    /// <summary>Names, and routing: every <c>iss</c> reaches at most one issuer, and issuer validation stays on when there are several.</summary>
+    private static void ValidateTrustedIssuers(GrpcJwtAuthOptions options, IReadOnlyList<IssuerSettings> issuers, List<string> errors)
+    {
+        foreach (var (name, issuer) in options.TrustedIssuers)
+        {
+            var key = $"{IssuerSettings.TrustedIssuersKey}:{name}";
+            if (issuer is null)
+            {
+                errors.Add($"{key} is empty.");
+            }
+
+            if (!IsIssuerName(name))
+            {
+                errors.Add($"{key}: '{name}' is not an issuer name; use 1 to 64 letters, digits, '.', '_' or '-'.");
+            }
+            else if (string.Equals(name, IssuerDefinition.DefaultName, StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"{key}: the name '{IssuerDefinition.DefaultName}' is the top-level settings' own; choose another name.");
+            }
+        }
+
+        var withKeys = issuers.Where(issuer => issuer.HasKeySource).ToList();
+        if (!options.ValidateIssuer && withKeys.Count > 1)
+        {
+            errors.Add(
+                $"{S}:ValidateIssuer is false, but keys belong to more than one issuer; a token's iss decides which keys may " +
+                $"verify it, so it must be validated. Set {S}:ValidateIssuer=true.");
+        }
+
+        // Exact iss values (configured, or the one a discovery document must name), and templates: no iss may route twice.
+        var exact = new Dictionary<string, string>(StringComparer.Ordinal);
+        var templates = new List<(Issuers.IssuerTemplate Template, string Key)>();
+        foreach (var issuer in withKeys)
+        {
+            foreach (var (iss, setting) in ExactIssuers(issuer))
+            {
+                if (!exact.TryAdd(iss, setting) && exact[iss] != setting)
+                {
+                    errors.Add($"{setting} '{iss}' is also accepted by {exact[iss]}; a token's iss must choose exactly one issuer. Remove one of them.");
+                }
+            }
+
+            if (!string.IsNullOrWhiteSpace(issuer.IssuerTemplate) && !issuer.HasPerTenantSource && CountPlaceholders(issuer.IssuerTemplate) == 1)
+            {
+                templates.Add((new Issuers.IssuerTemplate(issuer.IssuerTemplate, [], null), $"{issuer.Key}:IssuerTemplate"));
+            }
+        }
+
+        for (var i = 0; i < templates.Count; i++)
+        {
+            for (var j = i + 1; j < templates.Count; j++)
+            {
+                if (templates[i].Template.Overlaps(templates[j].Template))
+                {
+                    errors.Add($"{templates[j].Key} '{templates[j].Template.Template}' overlaps {templates[i].Key} '{templates[i].Template.Template}': some iss would match both. Make them distinct.");
+                }
+            }
+
+            foreach (var (iss, setting) in exact)
+            {
+                if (templates[i].Template.TryMatch(iss, out _))
+                {
+                    errors.Add($"{setting} '{iss}' also matches {templates[i].Key} '{templates[i].Template.Template}'; a token's iss must choose exactly one issuer.");
+                }
+            }
+        }
+    }
+
+    /// <summary>The exact <c>iss</c> values an issuer answers for, each with the setting it comes from.</summary>
+    private static IEnumerable<(string Iss, string Setting)> ExactIssuers(IssuerSettings issuer)
+    {
+        for (var i = 0; i < issuer.Issuers.Count; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(issuer.Issuers[i]))
+            {
+                yield return (issuer.Issuers[i], $"{issuer.Key}:Issuers:{i}");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(issuer.IssuerTemplate) && issuer.HasPerTenantSource)
+        {
+            for (var i = 0; i < issuer.Tenants.Count; i++)
+            {
+                yield return (IssuerSettings.ForTenant(issuer.IssuerTemplate, issuer.Tenants[i])!, $"{issuer.Key}:Tenants:{i}");
+            }
+        }
+        else if (issuer.Issuers.Count == 0 && string.IsNullOrWhiteSpace(issuer.IssuerTemplate)
+            && CompiledAuthOptions.RemoteSource(issuer.Authority, issuer.MetadataAddress, issuer.JwksUri) is { Kind: RemoteKeySourceKind.Discovery, ExpectedIssuer: { } expected })
+        {
+            yield return (expected.TrimEnd('/'), $"{issuer.Key}:{(string.IsNullOrWhiteSpace(issuer.MetadataAddress) ? "Authority" : "MetadataAddress")}");
+        }
+    }
+
+    private const int MaxTenantsWithOwnKeys = 1000;
+
+    private static int CountPlaceholders(string value)
+    {
+        var count = 0;
+        for (var at = value.IndexOf(GrpcJwtAuthIssuerOptions.TenantPlaceholder, StringComparison.OrdinalIgnoreCase);
+            at >= 0;
+            at = value.IndexOf(GrpcJwtAuthIssuerOptions.TenantPlaceholder, at + 1, StringComparison.OrdinalIgnoreCase))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static bool IsIssuerName(string name) =>
+        name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
     /// <summary>
     /// Every key must belong to exactly one issuer: a key endpoint's keys to the issuer it serves, a static key to the
@@ -107,7 +312,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
                     $"{setting} '{key.Issuer}' is the issuer of {S}:{remoteSetting}, whose keys come from that endpoint only; " +
                     "a static key must sign for an issuer of its own.");
             }
-            else if (CompiledAuthOptions.BelongsToDefaultIssuer(key, options, hasRemote))
+            else if (CompiledAuthOptions.BelongsToDefaultIssuer(key, options.Issuers, hasRemote))
             {
                 defaultHasKeys = true;
             }
@@ -119,7 +324,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
 
         if (!options.ValidateIssuer)
         {
-            if (ownIssuers.Count + (defaultHasKeys ? 1 : 0) > 1)
+            if (ownIssuers.Count + (defaultHasKeys ? 1 : 0) > 1 && options.TrustedIssuers.Count == 0)
             {
                 errors.Add(
                     $"{S}:ValidateIssuer is false, but keys belong to more than one issuer; a token's iss decides which keys may " +
@@ -152,21 +357,21 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             return;
         }
 
-        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        if (!Uri.TryCreate(IssuerSettings.ForTenant(value, "0"), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
-            errors.Add($"{S}:{key} '{value}' is not an absolute http(s) address.");
+            errors.Add($"{key} '{value}' is not an absolute http(s) address.");
             return;
         }
 
         if (requireHttps && uri.Scheme != Uri.UriSchemeHttps)
         {
-            errors.Add($"{S}:{key} '{value}' does not use HTTPS; use an https address, or set {S}:RequireHttpsMetadata=false (development only).");
+            errors.Add($"{key} '{value}' does not use HTTPS; use an https address, or set {S}:RequireHttpsMetadata=false (development only).");
         }
     }
 
     private static void ValidateClaims(GrpcJwtAuthOptions options, List<string> errors)
     {
-        CheckEntries(options.ValidTypes, "ValidTypes", errors);
+        CheckEntries(options.ValidTypes, $"{S}:ValidTypes", errors);
         for (var i = 0; i < options.ValidTypes.Count; i++)
         {
             var type = options.ValidTypes[i];
@@ -177,59 +382,50 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             }
         }
 
-        CheckEntries(options.RoleClaimTypes, "RoleClaimTypes", errors);
-        CheckEntries(options.ScopeClaimTypes, "ScopeClaimTypes", errors);
+        CheckEntries(options.RoleClaimTypes, $"{S}:RoleClaimTypes", errors);
+        CheckEntries(options.ScopeClaimTypes, $"{S}:ScopeClaimTypes", errors);
     }
 
-    private static void ValidateAlgorithms(GrpcJwtAuthOptions options, List<string> errors)
+    private static void ValidateAlgorithms(IssuerSettings issuer, List<string> errors)
     {
-        var hasSymmetricKey = options.StaticKeys.Any(StaticKeyLoader.IsSymmetric);
-        foreach (var algorithm in options.ValidAlgorithms)
+        // An inherited list is reported under the top-level key it comes from.
+        var k = issuer.Own is { ValidAlgorithms.Count: 0 } ? S : issuer.Key;
+        var hasSymmetricKey = issuer.StaticKeys.Any(StaticKeyLoader.IsSymmetric);
+        foreach (var algorithm in issuer.ValidAlgorithms)
         {
             if (string.Equals(algorithm, "none", StringComparison.OrdinalIgnoreCase))
             {
-                errors.Add($"{S}:ValidAlgorithms lists 'none'; unsigned tokens are never accepted.");
+                errors.Add($"{k}:ValidAlgorithms lists 'none'; unsigned tokens are never accepted.");
             }
             else if (Array.IndexOf(CompiledAuthOptions.SymmetricAlgorithms, algorithm) >= 0)
             {
-                if (!hasSymmetricKey)
+                if (!hasSymmetricKey && k == issuer.Key)
                 {
-                    errors.Add($"{S}:ValidAlgorithms lists '{algorithm}' but no symmetric key is configured; HMAC algorithms need a {S}:StaticKeys entry with SymmetricSecret.");
+                    errors.Add($"{k}:ValidAlgorithms lists '{algorithm}' but no symmetric key is configured; HMAC algorithms need a {issuer.Key}:StaticKeys entry with SymmetricSecret.");
                 }
             }
             else if (Array.IndexOf(CompiledAuthOptions.DefaultAsymmetricAlgorithms, algorithm) < 0)
             {
-                errors.Add($"{S}:ValidAlgorithms lists '{algorithm}', which is not a supported JWS algorithm; use RS256/384/512, PS256/384/512, ES256/384/512 or HS256/384/512.");
+                errors.Add($"{k}:ValidAlgorithms lists '{algorithm}', which is not a supported JWS algorithm; use RS256/384/512, PS256/384/512, ES256/384/512 or HS256/384/512.");
             }
+        }
+
+        if (issuer.Own is { } own)
+        {
+            // Only what the named issuer sets itself: inherited values are checked at the top level.
+            CheckTimes(issuer.Key, own.ClockSkew, own.JwksMinimumRefreshInterval, own.JwksAutomaticRefreshInterval,
+                own.KeyFetchTimeout, own.KeyRefreshWaitTimeout, own.MaxKeyDocumentBytes, errors,
+                issuer.JwksMinimumRefreshInterval, issuer.JwksAutomaticRefreshInterval);
+            CheckEntries(own.RoleClaimTypes, $"{issuer.Key}:RoleClaimTypes", errors);
+            CheckEntries(own.ScopeClaimTypes, $"{issuer.Key}:ScopeClaimTypes", errors);
         }
     }
 
     private static void ValidateTimes(GrpcJwtAuthOptions options, List<string> errors)
     {
-        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(10))
-        {
-            errors.Add($"{S}:ClockSkew is {options.ClockSkew}; it must be between 00:00:00 and 00:10:00.");
-        }
-
-        if (options.JwksMinimumRefreshInterval < TimeSpan.FromSeconds(1))
-        {
-            errors.Add($"{S}:JwksMinimumRefreshInterval is {options.JwksMinimumRefreshInterval}; it must be at least 00:00:01.");
-        }
-
-        if (options.JwksAutomaticRefreshInterval < options.JwksMinimumRefreshInterval)
-        {
-            errors.Add($"{S}:JwksAutomaticRefreshInterval ({options.JwksAutomaticRefreshInterval}) must not be shorter than {S}:JwksMinimumRefreshInterval ({options.JwksMinimumRefreshInterval}).");
-        }
-
-        if (options.KeyFetchTimeout <= TimeSpan.Zero)
-        {
-            errors.Add($"{S}:KeyFetchTimeout is {options.KeyFetchTimeout}; it must be positive.");
-        }
-
-        if (options.KeyRefreshWaitTimeout < TimeSpan.Zero)
-        {
-            errors.Add($"{S}:KeyRefreshWaitTimeout is {options.KeyRefreshWaitTimeout}; it must not be negative.");
-        }
+        CheckTimes(S, options.ClockSkew, options.JwksMinimumRefreshInterval, options.JwksAutomaticRefreshInterval,
+            options.KeyFetchTimeout, options.KeyRefreshWaitTimeout, options.MaxKeyDocumentBytes, errors,
+            options.JwksMinimumRefreshInterval, options.JwksAutomaticRefreshInterval);
 
         if (options.TokenCacheSize is < 0 or > 10_000_000)
         {
@@ -241,19 +437,56 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             errors.Add($"{S}:TokenCacheMaxEntryLifetime is {options.TokenCacheMaxEntryLifetime}; it must be positive.");
         }
 
-        if (options.MaxKeyDocumentBytes is < 4 * 1024 or > 10 * 1024 * 1024)
-        {
-            errors.Add($"{S}:MaxKeyDocumentBytes is {options.MaxKeyDocumentBytes}; it must be between 4096 and 10485760.");
-        }
-
         if (options.MaxTokenLength is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{S}:MaxTokenLength is {options.MaxTokenLength}; it must be between 1024 and 1048576.");
         }
     }
 
-    private static void ValidateRules(GrpcJwtAuthOptions options, List<string> errors)
+    /// <summary>
+    /// The times and limits of one issuer's settings: the top level's, or those a named issuer sets itself (unset ones,
+    /// <see langword="null"/>, are the top level's and checked there). The two refresh intervals are compared as in effect.
+    /// </summary>
+    private static void CheckTimes(
+        string k, TimeSpan? clockSkew, TimeSpan? minimumRefresh, TimeSpan? automaticRefresh, TimeSpan? fetchTimeout, TimeSpan? waitTimeout,
+        int? maxKeyDocumentBytes, List<string> errors, TimeSpan effectiveMinimumRefresh, TimeSpan effectiveAutomaticRefresh)
     {
+        if (clockSkew is { } skew && (skew < TimeSpan.Zero || skew > TimeSpan.FromMinutes(10)))
+        {
+            errors.Add($"{k}:ClockSkew is {skew}; it must be between 00:00:00 and 00:10:00.");
+        }
+
+        if (minimumRefresh is { } minimum && minimum < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"{k}:JwksMinimumRefreshInterval is {minimum}; it must be at least 00:00:01.");
+        }
+
+        if ((minimumRefresh is not null || automaticRefresh is not null) && effectiveAutomaticRefresh < effectiveMinimumRefresh)
+        {
+            errors.Add($"{k}:JwksAutomaticRefreshInterval ({effectiveAutomaticRefresh}) must not be shorter than {k}:JwksMinimumRefreshInterval ({effectiveMinimumRefresh}).");
+        }
+
+        if (fetchTimeout is { } fetch && fetch <= TimeSpan.Zero)
+        {
+            errors.Add($"{k}:KeyFetchTimeout is {fetch}; it must be positive.");
+        }
+
+        if (waitTimeout is { } wait && wait < TimeSpan.Zero)
+        {
+            errors.Add($"{k}:KeyRefreshWaitTimeout is {wait}; it must not be negative.");
+        }
+
+        if (maxKeyDocumentBytes is < 4 * 1024 or > 10 * 1024 * 1024)
+        {
+            errors.Add($"{k}:MaxKeyDocumentBytes is {maxKeyDocumentBytes}; it must be between 4096 and 10485760.");
+        }
+    }
+
+    private static void ValidateRules(GrpcJwtAuthOptions options, IReadOnlyList<IssuerSettings> issuers, List<string> errors)
+    {
+        // The names a rule may require: every trust domain's, top-level static keys' own issuers included.
+        var names = new HashSet<string>(issuers.Where(issuer => issuer.HasKeySource).Select(issuer => issuer.Name), StringComparer.OrdinalIgnoreCase);
+        names.UnionWith(options.StaticKeys.Where(key => !string.IsNullOrWhiteSpace(key?.Issuer)).Select(key => key.Issuer!));
         var prefixes = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Rules.Count; i++)
         {
@@ -282,14 +515,23 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
                 }
             }
 
-            if (rule.AllowAnonymous && (rule.Roles.Count > 0 || rule.Scopes.Count > 0 || rule.Policies.Count > 0))
+            if (rule.AllowAnonymous && (rule.Roles.Count > 0 || rule.Scopes.Count > 0 || rule.Policies.Count > 0 || rule.Issuers.Count > 0))
             {
-                errors.Add($"{key} sets AllowAnonymous together with Roles, Scopes or Policies; anonymous callers pass none. Remove one.");
+                errors.Add($"{key} sets AllowAnonymous together with Roles, Scopes, Policies or Issuers; anonymous callers pass none. Remove one.");
             }
 
-            CheckEntries(rule.Roles, $"Rules:{i}:Roles", errors);
-            CheckEntries(rule.Scopes, $"Rules:{i}:Scopes", errors);
-            CheckEntries(rule.Policies, $"Rules:{i}:Policies", errors);
+            CheckEntries(rule.Roles, $"{key}:Roles", errors);
+            CheckEntries(rule.Scopes, $"{key}:Scopes", errors);
+            CheckEntries(rule.Policies, $"{key}:Policies", errors);
+            for (var j = 0; j < rule.Issuers.Count; j++)
+            {
+                if (!string.IsNullOrWhiteSpace(rule.Issuers[j]) && !names.Contains(rule.Issuers[j]))
+                {
+                    errors.Add($"{key}:Issuers:{j} '{rule.Issuers[j]}' names no trusted issuer; use one of: {string.Join(", ", names.Order(StringComparer.Ordinal))}.");
+                }
+            }
+
+            CheckEntries(rule.Issuers, $"{key}:Issuers", errors);
         }
     }
 
@@ -307,7 +549,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
         {
             if (string.IsNullOrWhiteSpace(values[i]))
             {
-                errors.Add($"{S}:{key}:{i} is empty.");
+                errors.Add($"{key}:{i} is empty.");
             }
         }
     }

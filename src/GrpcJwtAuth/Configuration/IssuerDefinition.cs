@@ -1,4 +1,6 @@
+using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Tokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace GrpcJwtAuth.Configuration;
@@ -32,8 +34,9 @@ internal sealed class IssuerDefinition
         string? expectedDiscoveryIssuer,
         IReadOnlyList<SigningKey> staticKeys,
         string[] algorithms,
-        CompiledAuthOptions.Timing timing,
-        TokenValidationParameters baseParameters)
+        IssuerProfile profile,
+        IssuerTemplate? template = null,
+        string? tenant = null)
     {
         Name = name;
         Issuers = issuers;
@@ -43,17 +46,41 @@ internal sealed class IssuerDefinition
         ExpectedDiscoveryIssuer = expectedDiscoveryIssuer;
         StaticKeys = staticKeys;
         Algorithms = algorithms;
-        AutomaticRefreshInterval = timing.AutomaticRefreshInterval;
-        MinimumRefreshInterval = timing.MinimumRefreshInterval;
-        KeyFetchTimeout = timing.KeyFetchTimeout;
-        KeyRefreshWaitTimeout = timing.KeyRefreshWaitTimeout;
-        RequireHttpsMetadata = timing.RequireHttpsMetadata;
-        MaxKeyDocumentBytes = timing.MaxKeyDocumentBytes;
-        _baseParameters = baseParameters;
+        Profile = profile;
+        AutomaticRefreshInterval = profile.AutomaticRefreshInterval;
+        MinimumRefreshInterval = profile.MinimumRefreshInterval;
+        KeyFetchTimeout = profile.KeyFetchTimeout;
+        KeyRefreshWaitTimeout = profile.KeyRefreshWaitTimeout;
+        RequireHttpsMetadata = profile.RequireHttpsMetadata;
+        MaxKeyDocumentBytes = profile.MaxKeyDocumentBytes;
+        Template = template;
+        Tenant = tenant;
+        KeySourceName = tenant is null ? name : $"{name}/{tenant}";
+        _baseParameters = profile.BaseParameters;
     }
 
-    /// <summary>For logs, metrics and health: <see cref="DefaultName"/>, or the <c>iss</c> of a static key's issuer.</summary>
+    /// <summary>
+    /// The trust domain's name, as rules, policies and <see cref="JwtCaller.IssuerName"/> know it: a name of
+    /// <see cref="GrpcJwtAuthOptions.TrustedIssuers"/>, <see cref="DefaultName"/>, or the <c>iss</c> of a top-level
+    /// static key's own issuer.
+    /// </summary>
     public string Name { get; }
+
+    /// <summary>The name of this definition's keys in logs, metrics and health: <see cref="Name"/>, or <c>name/tenant</c> for one tenant's keys.</summary>
+    public string KeySourceName { get; }
+
+    /// <summary>What this issuer's tokens are checked against beside keys: claim types, clock skew, key fetching.</summary>
+    public IssuerProfile Profile { get; }
+
+    /// <summary>The <c>iss</c> pattern of a multi-tenant issuer whose keys all its tenants share; <see langword="null"/> otherwise.</summary>
+    public IssuerTemplate? Template { get; }
+
+    /// <summary>The tenant whose own keys these are (a template with a per-tenant key source); <see langword="null"/> otherwise.</summary>
+    public string? Tenant { get; }
+
+    /// <summary>The tenant a validated token of this issuer belongs to: its own, or the one its <c>iss</c> names in the template.</summary>
+    public string? TenantOf(string? issuer) =>
+        Tenant ?? (Template is not null && issuer is not null && Template.TryMatch(issuer, out var tenant) ? tenant : null);
 
     /// <summary>
     /// The exact <c>iss</c> values this issuer answers for. Empty for a discovery source without configured issuers: it
@@ -64,7 +91,7 @@ internal sealed class IssuerDefinition
     public bool ValidateIssuer { get; }
 
     /// <summary>Whether the accepted <c>iss</c> is the one the discovery document names.</summary>
-    public bool UsesDiscoveredIssuer => Issuers.Length == 0 && RemoteKind == RemoteKeySourceKind.Discovery;
+    public bool UsesDiscoveredIssuer => Issuers.Length == 0 && Template is null && RemoteKind == RemoteKeySourceKind.Discovery;
 
     public RemoteKeySourceKind RemoteKind { get; }
 
@@ -107,6 +134,14 @@ internal sealed class IssuerDefinition
         parameters.ValidIssuers = UsesDiscoveredIssuer
             ? set.DiscoveredIssuer is null ? [] : [set.DiscoveredIssuer]
             : Issuers;
+        if (Template is { } template)
+        {
+            // Routing already matched the template; IdentityModel checks the validated token's iss the same way.
+            parameters.IssuerValidator = (issuer, _, _) => template.TryAccept(issuer, out _)
+                ? issuer
+                : throw new SecurityTokenInvalidIssuerException("The token's issuer is not an accepted tenant of the issuer template.");
+        }
+
         return parameters;
     }
 
@@ -132,3 +167,17 @@ internal sealed class IssuerDefinition
     private static ReadOnlySpan<char> WithoutTrailingSlash(string value) =>
         value.EndsWith('/') ? value.AsSpan(0, value.Length - 1) : value.AsSpan();
 }
+
+/// <summary>An issuer's settings beside its keys and <c>iss</c> values, resolved once (see <see cref="IssuerSettings"/>).</summary>
+internal sealed record IssuerProfile(
+    TimeSpan AutomaticRefreshInterval,
+    TimeSpan MinimumRefreshInterval,
+    TimeSpan KeyFetchTimeout,
+    TimeSpan KeyRefreshWaitTimeout,
+    bool RequireHttpsMetadata,
+    int MaxKeyDocumentBytes,
+    TimeSpan ClockSkew,
+    string[] RoleClaimTypes,
+    string[] ScopeClaimTypes,
+    LifetimeCheck Lifetime,
+    TokenValidationParameters BaseParameters);

@@ -163,7 +163,7 @@ internal sealed class Metrics
         _meter.CreateObservableGauge(
             KeysHeldName,
             () => issuers.Select(keys => new Measurement<long>(
-                keys.Current.Keys.Count, new KeyValuePair<string, object?>(IssuerTag, keys.Issuer.Name))),
+                keys.Current.Keys.Count, new KeyValuePair<string, object?>(IssuerTag, keys.Issuer.KeySourceName))),
             "{key}",
             "Signing keys held, static and fetched, by issuer.");
         _meter.CreateObservableGauge(
@@ -172,7 +172,7 @@ internal sealed class Metrics
                 .Where(keys => keys.Current.RefreshedAt is not null)
                 .Select(keys => new Measurement<double>(
                     (timeProvider.GetUtcNow() - keys.Current.RefreshedAt!.Value).TotalSeconds,
-                    new KeyValuePair<string, object?>(IssuerTag, keys.Issuer.Name))),
+                    new KeyValuePair<string, object?>(IssuerTag, keys.Issuer.KeySourceName))),
             "s",
             "Time since the signing keys in use were fetched from the key source, by issuer.");
     }

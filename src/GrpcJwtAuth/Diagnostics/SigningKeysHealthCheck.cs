@@ -39,7 +39,7 @@ internal sealed class SigningKeysHealthCheck(TrustedIssuers? issuers, TimeProvid
             return Check(issuers.All[0], failureStatus);
         }
 
-        var results = issuers.All.Select(keys => (Name: keys.Issuer.Name, Result: Check(keys, failureStatus), Empty: keys.Current.IsEmpty)).ToList();
+        var results = issuers.All.Select(keys => (Name: keys.Issuer.KeySourceName, Result: Check(keys, failureStatus), Empty: keys.Current.IsEmpty)).ToList();
         var status = results.All(r => r.Empty)
             ? failureStatus
             : results.Any(r => r.Empty || r.Result.Status != HealthStatus.Healthy) ? HealthStatus.Degraded : HealthStatus.Healthy;

@@ -9,7 +9,8 @@ namespace GrpcJwtAuth.Issuers;
 /// <summary>
 /// Every issuer the server trusts, each with its own <see cref="SigningKeyManager"/>, and the routing of a token to
 /// exactly one of them by its <c>iss</c>, read before any key lookup or signature check: an exact match of a configured
-/// issuer, else the issuer a discovery document named. A token whose <c>iss</c> routes nowhere is rejected without a
+/// issuer (a tenant with keys of its own included), else the issuer a discovery document named, else a multi-tenant
+/// issuer's template filled with an accepted tenant. A token whose <c>iss</c> routes nowhere is rejected without a
 /// key lookup or a network request. With <c>ValidateIssuer=false</c> (allowed with one issuer only) every token goes to
 /// that issuer.
 /// </summary>
@@ -17,6 +18,7 @@ internal sealed class TrustedIssuers : IDisposable
 {
     private readonly FrozenDictionary<string, SigningKeyManager> _byIssuer;
     private readonly SigningKeyManager[] _discovered;
+    private readonly SigningKeyManager[] _templates;
     private readonly SigningKeyManager? _unchecked;
 
     public TrustedIssuers(IReadOnlyList<SigningKeyManager> issuers, bool validateIssuer)
@@ -24,6 +26,7 @@ internal sealed class TrustedIssuers : IDisposable
         All = issuers;
         var byIssuer = new Dictionary<string, SigningKeyManager>(StringComparer.Ordinal);
         var discovered = new List<SigningKeyManager>();
+        var templates = new List<SigningKeyManager>();
         foreach (var keys in issuers)
         {
             foreach (var issuer in keys.Issuer.Issuers)
@@ -35,10 +38,16 @@ internal sealed class TrustedIssuers : IDisposable
             {
                 discovered.Add(keys);
             }
+
+            if (keys.Issuer.Template is not null)
+            {
+                templates.Add(keys);
+            }
         }
 
         _byIssuer = byIssuer.ToFrozenDictionary(StringComparer.Ordinal);
         _discovered = [.. discovered];
+        _templates = [.. templates];
         _unchecked = !validateIssuer && issuers.Count == 1 ? issuers[0] : null;
     }
 
@@ -83,6 +92,15 @@ internal sealed class TrustedIssuers : IDisposable
         foreach (var candidate in _discovered)
         {
             if (candidate.Issuer.AcceptsDiscoveredIssuer(issuer, candidate.Current))
+            {
+                return candidate;
+            }
+        }
+
+        // A multi-tenant issuer whose tenants share keys: the iss must fill its template with an accepted tenant.
+        foreach (var candidate in _templates)
+        {
+            if (candidate.Issuer.Template!.TryAccept(issuer, out _))
             {
                 return candidate;
             }

@@ -33,7 +33,7 @@ internal sealed class DiscoveryKeySource(IssuerDefinition issuer, KeyDocumentCli
         if (!IsExpected(issuer, documentIssuer))
         {
             var expected = issuer.ExpectedDiscoveryIssuer ?? string.Join(", ", issuer.Issuers);
-            Log.DiscoveryIssuerMismatch(logger, issuer.Name, Address, RejectedTokenClaims.Sanitize(documentIssuer, 256) ?? "(none)", expected);
+            Log.DiscoveryIssuerMismatch(logger, issuer.KeySourceName, Address, RejectedTokenClaims.Sanitize(documentIssuer, 256) ?? "(none)", expected);
             throw new KeySourceException("The discovery document names another issuer than the one it was fetched for; it is not used.");
         }
 
@@ -43,12 +43,19 @@ internal sealed class DiscoveryKeySource(IssuerDefinition issuer, KeyDocumentCli
         }
 
         var jwks = await documents.GetAsync(document.JwksUri, cancellationToken).ConfigureAwait(false);
-        return new RemoteKeys(JwksParser.Parse(jwks, issuer.Name, document.JwksUri, logger), documentIssuer);
+        return new RemoteKeys(JwksParser.Parse(jwks, issuer.KeySourceName, document.JwksUri, logger), documentIssuer);
     }
 
     /// <summary>Whether a document naming <paramref name="documentIssuer"/> may be used for <paramref name="issuer"/>.</summary>
     internal static bool IsExpected(IssuerDefinition issuer, string? documentIssuer)
     {
+        // A multi-tenant issuer's shared document names the template itself (Entra's "common" document does), or one
+        // accepted tenant's issuer.
+        if (issuer.Template is { } template && documentIssuer is not null && template.TryAccept(documentIssuer, out _))
+        {
+            return true;
+        }
+
         if (issuer.ExpectedDiscoveryIssuer is { } expected)
         {
             return documentIssuer is not null && IssuerDefinition.SameIgnoringTrailingSlash(expected, documentIssuer);

@@ -11,6 +11,6 @@ internal sealed class JwksKeySource(IssuerDefinition issuer, KeyDocumentClient d
     public async Task<RemoteKeys> FetchAsync(CancellationToken cancellationToken)
     {
         var json = await documents.GetAsync(Address, cancellationToken).ConfigureAwait(false);
-        return new RemoteKeys(JwksParser.Parse(json, issuer.Name, Address, logger), Issuer: null);
+        return new RemoteKeys(JwksParser.Parse(json, issuer.KeySourceName, Address, logger), Issuer: null);
     }
 }

@@ -61,5 +61,6 @@ internal sealed class RuleTable
             rule.Roles.Distinct(StringComparer.Ordinal).ToArray(),
             rule.Scopes.Distinct(StringComparer.Ordinal).ToArray(),
             rule.AllowAnonymous,
-            rule.Policies.Distinct(StringComparer.Ordinal).ToArray())));
+            rule.Policies.Distinct(StringComparer.Ordinal).ToArray(),
+            rule.Issuers.Distinct(StringComparer.OrdinalIgnoreCase).ToArray())));
 }

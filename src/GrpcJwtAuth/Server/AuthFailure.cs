@@ -39,6 +39,7 @@ internal enum AuthFailure
     // Authorization
     MissingRole,
     MissingScope,
+    IssuerNotAllowed,
     PolicyFailed,
     PolicyNotFound,
     UnresolvedMethod,

@@ -81,6 +81,8 @@ internal static class AuthFailures
             "missing required role");
         Set(AuthFailure.MissingScope, Denied, "missing_scope",
             "missing required scope");
+        Set(AuthFailure.IssuerNotAllowed, Denied, "issuer_not_allowed",
+            "token's issuer is not allowed for this method");
         Set(AuthFailure.PolicyFailed, Denied, "policy_failed",
             "authorization policy failed");
         Set(AuthFailure.PolicyNotFound, Denied, "policy_not_found",

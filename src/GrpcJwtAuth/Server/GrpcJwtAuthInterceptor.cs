@@ -23,7 +23,6 @@ internal sealed class GrpcJwtAuthInterceptor(
     Metrics? metrics = null) : Interceptor
 {
     private readonly bool _endStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
-    private readonly TimeSpan _clockSkew = options.ClockSkew;
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -126,7 +125,7 @@ internal sealed class GrpcJwtAuthInterceptor(
             return null;
         }
 
-        return StreamExpiry.Start(context, SaturatingTime.Add(caller.ExpiresAt, _clockSkew), timeProvider);
+        return StreamExpiry.Start(context, caller.AcceptedUntil, timeProvider);
     }
 
     /// <summary>

@@ -34,10 +34,9 @@ internal readonly record struct TokenCheck(
 /// </list>
 /// A forged token thus costs the pre-check and at most one signature check, whatever claims it carries.
 /// </summary>
-internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory callers, CompiledAuthOptions options)
+internal sealed class JwtTokenValidator(TrustedIssuers issuers, CompiledAuthOptions options)
 {
     private readonly TokenTypes _types = options.TokenTypes;
-    private readonly LifetimeCheck _lifetime = options.Lifetime;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public ValueTask<TokenCheck> ValidateAsync(string token, CancellationToken cancellationToken) =>
@@ -80,7 +79,7 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
             return Failed(AuthFailure.AlgorithmNotAllowed, keyId);
         }
 
-        var lifetime = _lifetime.Check(facts.NotBefore, facts.Expires);
+        var lifetime = keys.Issuer.Profile.Lifetime.Check(facts.NotBefore, facts.Expires);
         if (lifetime != AuthFailure.None)
         {
             return Failed(lifetime, keyId);
@@ -151,7 +150,7 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CallerFactory ca
             return TokenCheck.Fail(MapException(result.Exception), keyId);
         }
 
-        return new TokenCheck(AuthFailure.None, callers.Create(validated, keys.Issuer.Name), keyId, keys, set);
+        return new TokenCheck(AuthFailure.None, CallerFactory.Create(validated, keys.Issuer), keyId, keys, set);
     }
 
     /// <summary>Maps IdentityModel's exception types to reasons, most derived first.</summary>

@@ -28,7 +28,6 @@ internal sealed class ValidatedTokenCache
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly TimeProvider _timeProvider;
     private readonly int _capacity;
-    private readonly TimeSpan _clockSkew;
     private readonly TimeSpan _maxEntryLifetime;
     private readonly int[] _doorkeeper;
     private int _count;
@@ -40,7 +39,6 @@ internal sealed class ValidatedTokenCache
         _lookup = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
         _timeProvider = timeProvider;
         _capacity = options.TokenCacheSize;
-        _clockSkew = options.ClockSkew;
         _maxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         _lastPurge = timeProvider.GetTimestamp();
         _doorkeeper = _capacity > 0 ? new int[(int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(_capacity, 1024, 65_536))] : [];
@@ -80,7 +78,7 @@ internal sealed class ValidatedTokenCache
         }
 
         var now = _timeProvider.GetUtcNow();
-        var validUntil = SaturatingTime.Add(caller.ExpiresAt, _clockSkew);
+        var validUntil = caller.AcceptedUntil;
         var cap = SaturatingTime.Add(now, _maxEntryLifetime);
         var entry = new Entry(caller, issuer, keySet, (validUntil < cap ? validUntil : cap).UtcTicks);
 

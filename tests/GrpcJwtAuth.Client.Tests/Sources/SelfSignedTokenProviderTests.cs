@@ -398,7 +398,7 @@ public sealed class SelfSignedTokenProviderTests
         options.StaticKeys.Add(serverKey);
         var compiled = CompiledAuthOptions.Create(options, _time);
         using var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
-        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
+        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), compiled);
         return await validator.ValidateAsync(token, CancellationToken.None);
     }
 }

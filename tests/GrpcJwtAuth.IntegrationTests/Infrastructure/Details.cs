@@ -31,4 +31,5 @@ public static class Details
     public const string TokenTypeNotAccepted = "token type (typ header) not accepted: send an access token";
     public const string MissingRole = "missing required role";
     public const string MissingScope = "missing required scope";
+    public const string IssuerNotAllowed = "token's issuer is not allowed for this method";
 }

@@ -16,6 +16,9 @@ internal static class CallerReply
             Subject = caller?.Subject ?? string.Empty,
             PrincipalAuthenticated = user.Identity?.IsAuthenticated == true,
             IsInRoleAdmin = user.IsInRole("admin"),
+            IssuerName = caller?.IssuerName ?? string.Empty,
+            Tenant = caller?.Tenant ?? string.Empty,
+            TenantClaim = user.FindFirst(GrpcJwtAuthDefaults.TenantClaimType)?.Value ?? string.Empty,
         };
 
         if (caller is not null)

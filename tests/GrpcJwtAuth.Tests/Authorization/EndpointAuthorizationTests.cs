@@ -406,8 +406,7 @@ public class EndpointAuthorizationTests
             claims["scp"] = scopes;
         }
 
-        var factory = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), _time));
-        return factory.Create(new JsonWebToken(new TestTokenFactory(_time).Create(Key, claims: claims)), "test");
+        return GrpcJwtAuth.Tests.Claims.TestCallers.Create(new TestTokenFactory(_time).Create(Key, claims: claims), _time);
     }
 
     private sealed class TenantRequirement : IAuthorizationRequirement;

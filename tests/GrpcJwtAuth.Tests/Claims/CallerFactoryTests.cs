@@ -328,11 +328,8 @@ public class CallerFactoryTests
 
     private JwtCaller Create(Dictionary<string, object> claims, Action<GrpcJwtAuthOptions>? configure = null, string? subject = "user-1")
     {
-        var options = new GrpcJwtAuthOptions();
-        configure?.Invoke(options);
-        var factory = new CallerFactory(CompiledAuthOptions.Create(options, _time));
         var token = new TestTokenFactory(_time).Create(Key, subject: subject, claims: claims);
-        return factory.Create(new JsonWebToken(token), "test");
+        return TestCallers.Create(token, _time, configure);
     }
 
     private static ClaimsPrincipal Principal(JwtCaller caller) => JwtCallPrincipal.For(caller);

@@ -13,7 +13,7 @@ public class GrpcJwtAuthOptionsValidatorTests
         {
             "no key source",
             options => options.StaticKeys.Clear(),
-            "No signing key source is configured; set GrpcJwtAuth:Authority, GrpcJwtAuth:MetadataAddress, GrpcJwtAuth:JwksUri or GrpcJwtAuth:StaticKeys."
+            "No signing key source is configured; set GrpcJwtAuth:Authority, GrpcJwtAuth:MetadataAddress, GrpcJwtAuth:JwksUri or GrpcJwtAuth:StaticKeys, or name issuers under GrpcJwtAuth:TrustedIssuers."
         },
         {
             "JwksUri with Authority",
@@ -284,7 +284,7 @@ public class GrpcJwtAuthOptionsValidatorTests
                 rule.Roles.Add("admin");
                 options.Rules.Add(rule);
             },
-            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes or Policies; anonymous callers pass none. Remove one."
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes, Policies or Issuers; anonymous callers pass none. Remove one."
         },
         {
             "AllowAnonymous with Scopes",
@@ -294,7 +294,7 @@ public class GrpcJwtAuthOptionsValidatorTests
                 rule.Scopes.Add("greet.read");
                 options.Rules.Add(rule);
             },
-            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes or Policies"
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes, Policies or Issuers"
         },
         {
             "AllowAnonymous with Policies",
@@ -304,7 +304,7 @@ public class GrpcJwtAuthOptionsValidatorTests
                 rule.Policies.Add("admins");
                 options.Rules.Add(rule);
             },
-            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes or Policies"
+            "GrpcJwtAuth:Rules:0 sets AllowAnonymous together with Roles, Scopes, Policies or Issuers"
         },
         {
             "blank policy",
@@ -402,6 +402,129 @@ public class GrpcJwtAuthOptionsValidatorTests
         var failure = Assert.Single(result.Failures!);
         Assert.True(failure.StartsWith(expected, StringComparison.Ordinal), $"{description}: expected '{expected}', got '{failure}'.");
         Assert.Contains("GrpcJwtAuth:", failure, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, Action<GrpcJwtAuthOptions>, string> InvalidTrustedIssuers() => new()
+    {
+        {
+            "the same iss in two issuers",
+            options => Named(options, "users", issuer => issuer.Issuers.Add(TestTokenFactory.DefaultIssuer)),
+            "GrpcJwtAuth:TrustedIssuers:users:Issuers:0 'https://issuer.test' is also accepted by GrpcJwtAuth:Issuers:0"
+        },
+        {
+            "an issuer without keys",
+            options => options.TrustedIssuers["users"] = new GrpcJwtAuthIssuerOptions { Issuers = { "https://users.test" } },
+            "GrpcJwtAuth:TrustedIssuers:users has no signing key source"
+        },
+        {
+            "overlapping templates",
+            options =>
+            {
+                Named(options, "a", issuer => { issuer.IssuerTemplate = "https://login.test/{tenantid}"; issuer.Tenants.Add("x"); });
+                Named(options, "b", issuer => { issuer.IssuerTemplate = "https://login.test/t{tenantid}"; issuer.Tenants.Add("y"); });
+            },
+            "GrpcJwtAuth:TrustedIssuers:b:IssuerTemplate 'https://login.test/t{tenantid}' overlaps GrpcJwtAuth:TrustedIssuers:a:IssuerTemplate"
+        },
+        {
+            "an exact iss a template also matches",
+            options => Named(options, "a", issuer => { issuer.IssuerTemplate = "https://issuer.{tenantid}"; issuer.Tenants.Add("x"); }),
+            "GrpcJwtAuth:Issuers:0 'https://issuer.test' also matches GrpcJwtAuth:TrustedIssuers:a:IssuerTemplate"
+        },
+        {
+            "a template without tenants",
+            options => Named(options, "a", issuer => issuer.IssuerTemplate = "https://login.test/{tenantid}/v2.0"),
+            "GrpcJwtAuth:TrustedIssuers:a:Tenants is empty"
+        },
+        {
+            "a template without its placeholder",
+            options => Named(options, "a", issuer => { issuer.IssuerTemplate = "https://login.test/v2.0"; issuer.Tenants.Add("x"); }),
+            "GrpcJwtAuth:TrustedIssuers:a:IssuerTemplate 'https://login.test/v2.0' must be an absolute address with {tenantid} exactly once."
+        },
+        {
+            "a tenant id with a slash",
+            options => Named(options, "a", issuer => { issuer.IssuerTemplate = "https://login.test/{tenantid}"; issuer.Tenants.Add("x/y"); }),
+            "GrpcJwtAuth:TrustedIssuers:a:Tenants:0 'x/y' is not a tenant id"
+        },
+        {
+            "tenants checked in code with keys fetched per tenant",
+            options => options.TrustedIssuers["a"] = new GrpcJwtAuthIssuerOptions
+            {
+                IssuerTemplate = "https://login.test/{tenantid}", JwksUri = "https://keys.test/{tenantid}/jwks", Tenants = { "x" }, TenantValidator = _ => true,
+            },
+            "GrpcJwtAuth:TrustedIssuers:a fetches keys per tenant"
+        },
+        {
+            "the name default",
+            options => Named(options, "Default", issuer => issuer.Issuers.Add("https://users.test")),
+            "GrpcJwtAuth:TrustedIssuers:Default: the name 'default' is the top-level settings' own"
+        },
+        {
+            "a static key naming another issuer's iss",
+            options => options.TrustedIssuers["a"] = new GrpcJwtAuthIssuerOptions
+            {
+                Issuers = { "https://a.test" }, StaticKeys = { new GrpcJwtAuthStaticKey { Pem = RsaPem, Issuer = "https://b.test" } },
+            },
+            "GrpcJwtAuth:TrustedIssuers:a:StaticKeys:0:Issuer 'https://b.test' is not one of GrpcJwtAuth:TrustedIssuers:a:Issuers"
+        },
+        {
+            "a rule requiring an issuer that does not exist",
+            options => options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/", Issuers = { "users" } }),
+            "GrpcJwtAuth:Rules:0:Issuers:0 'users' names no trusted issuer; use one of: default."
+        },
+        {
+            "a named issuer's own bad clock skew",
+            options => Named(options, "a", issuer => { issuer.Issuers.Add("https://a.test"); issuer.ClockSkew = TimeSpan.FromHours(1); }),
+            "GrpcJwtAuth:TrustedIssuers:a:ClockSkew is 01:00:00"
+        },
+        {
+            "no audience anywhere",
+            options =>
+            {
+                options.Audiences.Clear();
+                options.StaticKeys.Clear();
+                options.Issuers.Clear();
+                Named(options, "a", issuer => issuer.Issuers.Add("https://a.test"));
+            },
+            "GrpcJwtAuth:TrustedIssuers:a:Audiences is empty, and so is GrpcJwtAuth:Audiences"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidTrustedIssuers))]
+    public void Validate_InvalidTrustedIssuers_EnsureValidationErrors(string description, Action<GrpcJwtAuthOptions> change, string expected) =>
+        Validate_InvalidOptions_EnsureValidationErrors(description, change, expected);
+
+    [Fact]
+    public void Validate_TrustedIssuersBesideTheTopLevel_AreValid()
+    {
+        var options = ValidOptions();
+        options.TrustedIssuers["users"] = new GrpcJwtAuthIssuerOptions { Authority = "https://users.test" };
+        Named(options, "workloads", issuer => { issuer.Issuers.Add("spiffe://workloads.test"); issuer.RoleClaimTypes.Add("groups"); });
+        options.TrustedIssuers["entra"] = new GrpcJwtAuthIssuerOptions
+        {
+            IssuerTemplate = "https://login.microsoftonline.com/{tenantid}/v2.0",
+            JwksUri = "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+            TenantValidator = tenant => tenant.Length == 36,
+        };
+        options.TrustedIssuers["partner"] = new GrpcJwtAuthIssuerOptions
+        {
+            IssuerTemplate = "https://partner.test/{tenantid}",
+            Authority = "https://partner.test/{tenantid}",
+            Tenants = { "a", "b" },
+        };
+        options.Rules.Add(new GrpcJwtAuthRule { Prefix = "/", Issuers = { "USERS", "default", "entra" } });
+
+        var result = new GrpcJwtAuthOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    /// <summary>Adds a named issuer with a JWKS address (its key source) and whatever <paramref name="configure"/> sets.</summary>
+    private static void Named(GrpcJwtAuthOptions options, string name, Action<GrpcJwtAuthIssuerOptions> configure)
+    {
+        var issuer = new GrpcJwtAuthIssuerOptions { JwksUri = $"https://{name.ToLowerInvariant()}.keys.test/jwks" };
+        configure(issuer);
+        options.TrustedIssuers[name] = issuer;
     }
 
     public static TheoryData<string, Action<GrpcJwtAuthOptions>> ValidVariants() => new()

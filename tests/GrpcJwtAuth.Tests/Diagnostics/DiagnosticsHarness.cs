@@ -66,7 +66,7 @@ internal sealed class DiagnosticsHarness : IDisposable
         Authenticator = new CallAuthorizer(
             Options,
             endpoints,
-            new TokenAuthenticator(Options, new JwtTokenValidator(Issuers, new CallerFactory(Options), Options), Cache, Metrics),
+            new TokenAuthenticator(Options, new JwtTokenValidator(Issuers, Options), Cache, Metrics),
             new FakeLogger<CallAuthorizer>(Logs),
             Metrics,
             Bursts);

@@ -43,6 +43,7 @@ public class AuthFailuresTests
     [InlineData(nameof(AuthFailure.TokenTypeNotAccepted), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.MissingRole), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingScope), StatusCode.PermissionDenied)]
+    [InlineData(nameof(AuthFailure.IssuerNotAllowed), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.PolicyFailed), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.PolicyNotFound), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.RejectedByEvent), StatusCode.Unauthenticated)]
@@ -64,7 +65,7 @@ public class AuthFailuresTests
         var expected = failure switch
         {
             AuthFailure.KeysUnavailable or AuthFailure.KeyNotFoundSourceUnavailable => StatusCode.Unavailable,
-            AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.PolicyFailed or AuthFailure.PolicyNotFound
+            AuthFailure.MissingRole or AuthFailure.MissingScope or AuthFailure.IssuerNotAllowed or AuthFailure.PolicyFailed or AuthFailure.PolicyNotFound
                 or AuthFailure.UnresolvedMethod
                 => StatusCode.PermissionDenied,
             _ => StatusCode.Unauthenticated,

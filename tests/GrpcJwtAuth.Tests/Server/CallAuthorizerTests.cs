@@ -244,7 +244,7 @@ public class CallAuthorizerTests
 
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], null, _time, NullLogger<SigningKeyManager>.Instance);
-        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
+        var validator = new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), compiled);
         var endpoints = new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance);
         Cache = new ValidatedTokenCache(compiled, _time);
         return new CallAuthorizer(compiled, endpoints, new TokenAuthenticator(compiled, validator, Cache), logger ?? _logger);

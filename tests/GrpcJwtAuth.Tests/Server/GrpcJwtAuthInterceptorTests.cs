@@ -308,7 +308,7 @@ public class GrpcJwtAuthInterceptorTests
         var endpoints = new EndpointAuthorizationProvider(compiled, NullLogger<EndpointAuthorizationProvider>.Instance);
         var authenticator = new TokenAuthenticator(
             compiled,
-            new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled),
+            new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), compiled),
             new ValidatedTokenCache(compiled, _time));
         var authorizer = new CallAuthorizer(compiled, endpoints, authenticator, NullLogger<CallAuthorizer>.Instance);
         return new GrpcJwtAuthInterceptor(authorizer, endpoints, compiled, _time);

@@ -554,7 +554,7 @@ public class HostileTokenTests
     {
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], remote, _time, NullLogger<SigningKeyManager>.Instance);
-        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
+        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), compiled);
     }
 
     private static async Task<TokenCheck> ValidateAsync(JwtTokenValidator validator, string token) =>

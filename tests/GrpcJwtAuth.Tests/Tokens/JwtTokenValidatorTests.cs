@@ -624,7 +624,7 @@ public class JwtTokenValidatorTests
 
         var compiled = CompiledAuthOptions.Create(options, _time);
         var keys = new SigningKeyManager(compiled.Issuers[0], remote, _time, NullLogger<SigningKeyManager>.Instance);
-        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), new CallerFactory(compiled), compiled);
+        return new JwtTokenValidator(new TrustedIssuers([keys], compiled.ValidateIssuer), compiled);
     }
 
     private static async Task<TokenCheck> ValidateAsync(JwtTokenValidator validator, string token) =>

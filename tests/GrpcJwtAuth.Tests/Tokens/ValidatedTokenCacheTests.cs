@@ -310,7 +310,7 @@ public sealed class ValidatedTokenCacheTests : IDisposable
     private (string Token, JwtCaller Caller) Mint(TimeSpan lifetime)
     {
         var token = new TestTokenFactory(_time).Create(Key, subject: Guid.NewGuid().ToString("N"), lifetime: lifetime);
-        var caller = new CallerFactory(CompiledAuthOptions.Create(new GrpcJwtAuthOptions(), _time)).Create(new JsonWebToken(token), "test");
+        var caller = GrpcJwtAuth.Tests.Claims.TestCallers.Create(token, _time);
         return (token, caller);
     }
 }
