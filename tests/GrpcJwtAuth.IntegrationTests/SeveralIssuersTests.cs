@@ -150,16 +150,27 @@ public class SeveralIssuersTests : IntegrationTest
     public async Task One_issuer_rotates_its_keys_and_the_others_are_not_fetched()
     {
         var server = await StartAsync();
+        using var metrics = new MetricCapture(server.Services);
         await server.Probe.CallUnaryAsync(Auth.Bearer(UserToken()));
         await server.Probe.CallUnaryAsync(Auth.Bearer(PartnerToken()));
         var partnerHits = _partner.TotalHits;
 
         _users.Publish(UsersKey, UsersNextKey);
         var rotated = await server.Probe.CallUnaryAsync(Auth.Bearer(Tokens.Create(UsersNextKey, issuer: _users.Issuer, audience: UsersAudience)));
+        metrics.RecordObservableInstruments();
 
         Assert.Equal("users", rotated.IssuerName);
         Assert.Equal(partnerHits, _partner.TotalHits);
         Assert.Equal("partner", (await server.Probe.CallUnaryAsync(Auth.Bearer(PartnerToken()))).IssuerName);
+
+        // Key metrics carry each issuer's name.
+        var refresh = Assert.Single(metrics.Of("grpcjwtauth.keys.refreshes"), m => m.Tag("grpcjwtauth.keys.trigger") == "unknown_key");
+        Assert.Equal("users", refresh.Tag("grpcjwtauth.issuer"));
+        var held = metrics.Of("grpcjwtauth.keys.held").ToDictionary(m => m.Tag("grpcjwtauth.issuer")!, m => m.Value);
+        Assert.Equal(2, held["users"]);
+        Assert.Equal(1, held["partner"]);
+        Assert.Equal(1, held["workloads"]);
+        Assert.Equal(1, held["tenants"]);
     }
 
     [Fact]

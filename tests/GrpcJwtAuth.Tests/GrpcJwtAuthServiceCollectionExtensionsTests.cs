@@ -65,9 +65,9 @@ public class GrpcJwtAuthServiceCollectionExtensionsTests
         Assert.Equal(["permissions"], byName["workloads"].Profile.ScopeClaimTypes);
         Assert.Equal(["api://users"], new GrpcJwtAuth.Keys.SigningKeySet(0, [], byName["users"], null, null).Parameters.ValidAudiences);
         Assert.Equal([TestTokenFactory.DefaultAudience], new GrpcJwtAuth.Keys.SigningKeySet(0, [], byName["workloads"], null, null).Parameters.ValidAudiences);
-        Assert.True(byName["entra"].Template!.TryAccept("https://login.microsoftonline.com/contoso/v2.0", out var tenant));
-        Assert.Equal("contoso", tenant);
-        Assert.False(byName["entra"].Template!.TryAccept("https://login.microsoftonline.com/other/v2.0", out _));
+        Assert.True(byName["entra"].Template!.Accepts("https://login.microsoftonline.com/contoso/v2.0"));
+        Assert.Equal("contoso", byName["entra"].TenantOf("https://login.microsoftonline.com/contoso/v2.0"));
+        Assert.False(byName["entra"].Template!.Accepts("https://login.microsoftonline.com/other/v2.0"));
     }
 
     [Fact]

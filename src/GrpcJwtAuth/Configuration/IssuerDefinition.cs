@@ -137,7 +137,7 @@ internal sealed class IssuerDefinition
         if (Template is { } template)
         {
             // Routing already matched the template; IdentityModel checks the validated token's iss the same way.
-            parameters.IssuerValidator = (issuer, _, _) => template.TryAccept(issuer, out _)
+            parameters.IssuerValidator = (issuer, _, _) => template.Accepts(issuer)
                 ? issuer
                 : throw new SecurityTokenInvalidIssuerException("The token's issuer is not an accepted tenant of the issuer template.");
         }

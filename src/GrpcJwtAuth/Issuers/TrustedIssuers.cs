@@ -100,7 +100,7 @@ internal sealed class TrustedIssuers : IDisposable
         // A multi-tenant issuer whose tenants share keys: the iss must fill its template with an accepted tenant.
         foreach (var candidate in _templates)
         {
-            if (candidate.Issuer.Template!.TryAccept(issuer, out _))
+            if (candidate.Issuer.Template!.Accepts(issuer))
             {
                 return candidate;
             }

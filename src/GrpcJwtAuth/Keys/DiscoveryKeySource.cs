@@ -51,7 +51,7 @@ internal sealed class DiscoveryKeySource(IssuerDefinition issuer, KeyDocumentCli
     {
         // A multi-tenant issuer's shared document names the template itself (Entra's "common" document does), or one
         // accepted tenant's issuer.
-        if (issuer.Template is { } template && documentIssuer is not null && template.TryAccept(documentIssuer, out _))
+        if (issuer.Template is { } template && documentIssuer is not null && template.Accepts(documentIssuer))
         {
             return true;
         }

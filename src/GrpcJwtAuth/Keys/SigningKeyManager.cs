@@ -215,19 +215,19 @@ internal sealed class SigningKeyManager : IDisposable
 
         // Counted before it is logged, so that whoever sees the line also sees the count.
         var errorType = failure?.GetType().Name;
-        _metrics?.KeyRefresh(_issuer.Name, trigger, succeeded, errorType, _timeProvider.GetElapsedTime(started));
+        _metrics?.KeyRefresh(_issuer.KeySourceName, trigger, succeeded, errorType, _timeProvider.GetElapsedTime(started));
         if (failure is null)
         {
-            Log.KeysRefreshed(_logger, result.Keys.Count, _issuer.Name, source.Address, trigger);
+            Log.KeysRefreshed(_logger, result.Keys.Count, _issuer.KeySourceName, source.Address, trigger);
         }
         else if (previous.IsEmpty)
         {
-            Log.KeyRefreshFailedNoKeys(_logger, _issuer.Name, source.Address, trigger, failure);
+            Log.KeyRefreshFailedNoKeys(_logger, _issuer.KeySourceName, source.Address, trigger, failure);
         }
         else
         {
             Log.KeyRefreshFailedUsingLastKnownGood(
-                _logger, _issuer.Name, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, failure);
+                _logger, _issuer.KeySourceName, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, failure);
         }
 
         lock (_gate)

@@ -21,17 +21,12 @@ public class IssuerTemplateTests
     [InlineData("https://login.test/cont%6Fso/v2.0", false, null)]
     [InlineData("https://LOGIN.test/contoso/v2.0", false, null)]
     [InlineData("https://login.test/contoso", false, null)]
-    public void TryAccept_OnlyListedTenantsOfTheExactShape(string issuer, bool accepted, string? shapedTenant)
+    public void Accepts_OnlyListedTenantsOfTheExactShape(string issuer, bool accepted, string? shapedTenant)
     {
         var template = new IssuerTemplate(Template, ["contoso", "fabrikam"], validator: null);
 
-        Assert.Equal(accepted, template.TryAccept(issuer, out var tenant));
+        Assert.Equal(accepted, template.Accepts(issuer));
         Assert.Equal(shapedTenant is not null, template.TryMatch(issuer, out var matched));
-        if (accepted)
-        {
-            Assert.Equal(shapedTenant, tenant);
-        }
-
         if (shapedTenant is not null)
         {
             Assert.Equal(shapedTenant, matched);
@@ -48,8 +43,8 @@ public class IssuerTemplateTests
             return true;
         });
 
-        Assert.False(template.TryAccept($"https://login.test/{new string('a', IssuerTemplate.MaxTenantLength + 1)}/v2.0", out _));
-        Assert.True(template.TryAccept($"https://login.test/{new string('a', IssuerTemplate.MaxTenantLength)}/v2.0", out _));
+        Assert.False(template.Accepts($"https://login.test/{new string('a', IssuerTemplate.MaxTenantLength + 1)}/v2.0"));
+        Assert.True(template.Accepts($"https://login.test/{new string('a', IssuerTemplate.MaxTenantLength)}/v2.0"));
         Assert.Equal([new string('a', IssuerTemplate.MaxTenantLength)], validated);
     }
 
@@ -58,8 +53,8 @@ public class IssuerTemplateTests
     {
         var template = new IssuerTemplate(Template, ["listed"], _ => throw new InvalidOperationException("tenant store down"));
 
-        Assert.False(template.TryAccept("https://login.test/other/v2.0", out _));
-        Assert.True(template.TryAccept("https://login.test/listed/v2.0", out _));
+        Assert.False(template.Accepts("https://login.test/other/v2.0"));
+        Assert.True(template.Accepts("https://login.test/listed/v2.0"));
     }
 
     [Theory]
