@@ -126,6 +126,20 @@ public class SeveralIssuersTests : IntegrationTest
     }
 
     [Fact]
+    public async Task Clock_skew_is_each_issuers_own()
+    {
+        // Expired 15 s ago: within the top level's 30 s the users inherit, beyond the 5 s the workloads set.
+        var server = await StartAsync(options => options.TrustedIssuers["workloads"].ClockSkew = TimeSpan.FromSeconds(5));
+        var lifetime = TimeSpan.FromSeconds(-15);
+        var user = Tokens.Create(UsersKey, issuer: _users.Issuer, audience: UsersAudience, lifetime: lifetime);
+        var workload = Tokens.Create(WorkloadsKey, issuer: Workloads, audience: WorkloadsAudience, lifetime: lifetime);
+
+        Assert.Equal("users", (await server.Probe.CallUnaryAsync(Auth.Bearer(user))).IssuerName);
+        await Rejection.AssertAsync(
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(workload)), StatusCode.Unauthenticated, Details.TokenExpired, workload);
+    }
+
+    [Fact]
     public async Task One_issuers_outage_leaves_the_others_working_and_degrades_the_health_check()
     {
         _partner = await StartKeyServerAsync(PartnerKey);
