@@ -47,12 +47,6 @@ internal sealed class IssuerDefinition
         StaticKeys = staticKeys;
         Algorithms = algorithms;
         Profile = profile;
-        AutomaticRefreshInterval = profile.AutomaticRefreshInterval;
-        MinimumRefreshInterval = profile.MinimumRefreshInterval;
-        KeyFetchTimeout = profile.KeyFetchTimeout;
-        KeyRefreshWaitTimeout = profile.KeyRefreshWaitTimeout;
-        RequireHttpsMetadata = profile.RequireHttpsMetadata;
-        MaxKeyDocumentBytes = profile.MaxKeyDocumentBytes;
         Template = template;
         Tenant = tenant;
         KeySourceName = tenant is null ? name : $"{name}/{tenant}";
@@ -109,17 +103,17 @@ internal sealed class IssuerDefinition
     /// <summary>The algorithms this issuer's tokens may use: the allowed list, narrowed to what its keys can verify.</summary>
     public string[] Algorithms { get; }
 
-    public TimeSpan AutomaticRefreshInterval { get; }
+    public TimeSpan AutomaticRefreshInterval => Profile.AutomaticRefreshInterval;
 
-    public TimeSpan MinimumRefreshInterval { get; }
+    public TimeSpan MinimumRefreshInterval => Profile.MinimumRefreshInterval;
 
-    public TimeSpan KeyFetchTimeout { get; }
+    public TimeSpan KeyFetchTimeout => Profile.KeyFetchTimeout;
 
-    public TimeSpan KeyRefreshWaitTimeout { get; }
+    public TimeSpan KeyRefreshWaitTimeout => Profile.KeyRefreshWaitTimeout;
 
-    public bool RequireHttpsMetadata { get; }
+    public bool RequireHttpsMetadata => Profile.RequireHttpsMetadata;
 
-    public int MaxKeyDocumentBytes { get; }
+    public int MaxKeyDocumentBytes => Profile.MaxKeyDocumentBytes;
 
     /// <summary>The validation parameters for one key set of this issuer; built when keys change, never per call.</summary>
     public TokenValidationParameters ParametersFor(SigningKeySet set)
