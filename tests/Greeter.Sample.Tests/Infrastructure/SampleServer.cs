@@ -82,7 +82,7 @@ public sealed class SampleServer : IAsyncDisposable
     {
         var channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
         {
-            HttpHandler = ServerTrust.CreateHandler(CertificatePath, rootCertificatePath: null),
+            HttpHandler = ServerTrust.Pinned(CertificatePath).CreateHandler(),
             DisposeHttpClient = true,
             LoggerFactory = _clientLogging,
         });
@@ -93,7 +93,7 @@ public sealed class SampleServer : IAsyncDisposable
     /// <summary>An HTTP client for the server's other endpoints (the development issuer), with its own pinned handler.</summary>
     public HttpClient CreateHttpClient()
     {
-        var http = new HttpClient(ServerTrust.CreateHandler(CertificatePath, rootCertificatePath: null)) { BaseAddress = Address };
+        var http = new HttpClient(ServerTrust.Pinned(CertificatePath).CreateHandler()) { BaseAddress = Address };
         Own(http);
         return http;
     }
