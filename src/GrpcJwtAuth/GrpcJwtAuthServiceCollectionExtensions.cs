@@ -124,17 +124,14 @@ public static class GrpcJwtAuthServiceCollectionExtensions
     /// <summary>
     /// Puts <see cref="GrpcJwtAuthAuthenticationService"/> in front of the app's <see cref="IAuthenticationService"/>.
     /// The app's stays what it was (scoped by default, one per request) under a private key, resolved only when a
-    /// request needs it; the decorator is transient, so resolving it takes no lock of the request's scope.
+    /// request needs it; the decorator is a singleton, so resolving it costs a request nothing.
     /// </summary>
     private static void DecorateAuthenticationService(IServiceCollection services)
     {
         ServiceDecoration.MoveUnderKey(
             services, typeof(IAuthenticationService), InnerServiceKey, typeof(AuthenticationService), ServiceLifetime.Scoped);
 
-        // One singleton holds what every request's service shares: resolving the service is one lookup and one object.
-        services.TryAddSingleton<GrpcJwtAuthAuthenticationService.Shared>();
-        services.AddTransient<IAuthenticationService>(
-            static sp => new GrpcJwtAuthAuthenticationService(sp.GetRequiredService<GrpcJwtAuthAuthenticationService.Shared>(), sp));
+        services.AddSingleton<IAuthenticationService, GrpcJwtAuthAuthenticationService>();
     }
 
     /// <summary>
@@ -145,7 +142,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
     {
         ServiceDecoration.MoveUnderKey(
             services, typeof(IAuthenticationHandlerProvider), InnerServiceKey, typeof(AuthenticationHandlerProvider), ServiceLifetime.Scoped);
-        services.AddTransient<IAuthenticationHandlerProvider>(static sp => new DeferredAuthenticationHandlerProvider(sp));
+        services.AddSingleton<IAuthenticationHandlerProvider, DeferredAuthenticationHandlerProvider>();
     }
 
     /// <summary>

@@ -266,7 +266,8 @@ public class FrameworkContractTests : IntegrationTest
         await using var scope = provider.CreateAsyncScope();
 
         var service = scope.ServiceProvider.GetRequiredService<IAuthenticationService>();
-        var inner = service.GetType().GetProperty("Inner")?.GetValue(service);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        var inner = service.GetType().GetMethod("Inner")?.Invoke(null, [context]);
 
         Contract(
             service.GetType().FullName == "GrpcJwtAuth.Authentication.GrpcJwtAuthAuthenticationService" && inner is AuthenticationService,
@@ -290,7 +291,7 @@ public class FrameworkContractTests : IntegrationTest
 
         var first = scope.ServiceProvider.GetRequiredService<IAuthenticationHandlerProvider>();
         var second = scope.ServiceProvider.GetRequiredService<IAuthenticationHandlerProvider>();
-        var inner = first.GetType().GetProperty("Inner")?.GetValue(first);
+        var inner = first.GetType().GetMethod("Inner")?.Invoke(null, [context]);
         var handler = await first.GetHandlerAsync(context, GrpcJwtAuthDefaults.AuthenticationScheme);
 
         Contract(

@@ -16,39 +16,35 @@ namespace GrpcJwtAuth.Authentication;
 /// it the caller it found. Every other scheme, and challenge, forbid, sign-in and sign-out, go to the app's service
 /// (ASP.NET Core's by default), created only when one of them is asked for.
 /// </summary>
-internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthenticationService.Shared shared, IServiceProvider requestServices)
+/// <remarks>
+/// A singleton without state: the app's service for a request is resolved from that request's services (scoped, as
+/// ASP.NET Core registers it), so resolving this one costs every request nothing.
+/// </remarks>
+internal sealed class GrpcJwtAuthAuthenticationService(
+    IAuthenticationSchemeProvider schemes,
+    TokenAuthenticator authenticator,
+    Configuration.CompiledAuthOptions options,
+    Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions> grpcOptions)
     : IAuthenticationService
 {
     private static readonly Task<AuthenticateResult> NoResult = Task.FromResult(AuthenticateResult.NoResult());
 
-    private IAuthenticationService? _inner;
+    private readonly bool _middlewareAuthenticatesGrpcCalls = options.MiddlewareAuthenticatesGrpcCalls;
+    private bool? _interceptorIsInstalled;
 
-    /// <summary>What every request's service uses, resolved once.</summary>
-    internal sealed class Shared(
-        IAuthenticationSchemeProvider schemes,
-        TokenAuthenticator authenticator,
-        Configuration.CompiledAuthOptions options,
-        Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions> grpcOptions)
-    {
-        public IAuthenticationSchemeProvider Schemes => schemes;
+    private bool InterceptorIsInstalled =>
+        _interceptorIsInstalled ??= Authorization.GrpcPolicyEvaluator.InterceptorIsInstalled(grpcOptions.Value);
 
-        public TokenAuthenticator Authenticator => authenticator;
-
-        public bool MiddlewareAuthenticatesGrpcCalls { get; } = options.MiddlewareAuthenticatesGrpcCalls;
-
-        public bool InterceptorIsInstalled => _interceptorIsInstalled ??= Authorization.GrpcPolicyEvaluator.InterceptorIsInstalled(grpcOptions.Value);
-
-        private bool? _interceptorIsInstalled;
-    }
-
-    public IAuthenticationService Inner => _inner ??= requestServices.GetRequiredKeyedService<IAuthenticationService>(
-        Microsoft.Extensions.DependencyInjection.GrpcJwtAuthServiceCollectionExtensions.InnerServiceKey);
+    /// <summary>The app's own service for the request of <paramref name="context"/>.</summary>
+    public static IAuthenticationService Inner(HttpContext context) =>
+        context.RequestServices.GetRequiredKeyedService<IAuthenticationService>(
+            Microsoft.Extensions.DependencyInjection.GrpcJwtAuthServiceCollectionExtensions.InnerServiceKey);
 
     public Task<AuthenticateResult> AuthenticateAsync(HttpContext context, string? scheme)
     {
         if (scheme is null)
         {
-            var pendingDefault = shared.Schemes.GetDefaultAuthenticateSchemeAsync();
+            var pendingDefault = schemes.GetDefaultAuthenticateSchemeAsync();
             if (!pendingDefault.IsCompletedSuccessfully)
             {
                 return AuthenticateWithDefaultAsync(context, pendingDefault);
@@ -59,7 +55,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
 
         if (!string.Equals(scheme, GrpcJwtAuthDefaults.AuthenticationScheme, StringComparison.Ordinal))
         {
-            return Inner.AuthenticateAsync(context, scheme);
+            return Inner(context).AuthenticateAsync(context, scheme);
         }
 
         var feature = Server.RequestFeatures.Get<GrpcJwtAuthFeature>(context);
@@ -68,7 +64,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
             return Task.FromResult(Result(known));
         }
 
-        if (!shared.MiddlewareAuthenticatesGrpcCalls && IsCallTheInterceptorGates(context))
+        if (!_middlewareAuthenticatesGrpcCalls && IsCallTheInterceptorGates(context))
         {
             // Before the interceptor: no result. After it: the caller it authenticated (and transformed) this call. Read
             // from the feature: HttpContext.User would create an anonymous principal on every call that has none yet.
@@ -78,7 +74,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
                 : Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(user!, GrpcJwtAuthDefaults.AuthenticationScheme)));
         }
 
-        var pending = shared.Authenticator.AuthenticateAsync(context, transform: true, context.RequestAborted);
+        var pending = authenticator.AuthenticateAsync(context, transform: true, context.RequestAborted);
         return pending.IsCompletedSuccessfully
             ? Task.FromResult(Result(Keep(context, feature, pending.Result)))
             : KeepAsync(context, feature, pending);
@@ -87,19 +83,19 @@ internal sealed class GrpcJwtAuthAuthenticationService(GrpcJwtAuthAuthentication
     /// <summary>A gRPC call routed to a method, with GrpcJwtAuth's interceptor among the global interceptors.</summary>
     private bool IsCallTheInterceptorGates(HttpContext context) =>
         context.GetEndpoint()?.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
-        && shared.InterceptorIsInstalled;
+        && InterceptorIsInstalled;
 
     public Task ChallengeAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) =>
-        Inner.ChallengeAsync(context, scheme, properties);
+        Inner(context).ChallengeAsync(context, scheme, properties);
 
     public Task ForbidAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) =>
-        Inner.ForbidAsync(context, scheme, properties);
+        Inner(context).ForbidAsync(context, scheme, properties);
 
     public Task SignInAsync(HttpContext context, string? scheme, ClaimsPrincipal principal, AuthenticationProperties? properties) =>
-        Inner.SignInAsync(context, scheme, principal, properties);
+        Inner(context).SignInAsync(context, scheme, principal, properties);
 
     public Task SignOutAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) =>
-        Inner.SignOutAsync(context, scheme, properties);
+        Inner(context).SignOutAsync(context, scheme, properties);
 
     private async Task<AuthenticateResult> AuthenticateWithDefaultAsync(HttpContext context, Task<AuthenticationScheme?> pendingDefault) =>
         await AuthenticateAsync(context, (await pendingDefault.ConfigureAwait(false))?.Name ?? string.Empty).ConfigureAwait(false);
