@@ -79,14 +79,49 @@ public sealed class SelfSignedTokenProvider : IAccessTokenProvider
                 ex);
         }
 
-        if (!string.IsNullOrWhiteSpace(options.KeyId))
-        {
-            key.KeyId = options.KeyId;
-        }
-
         _options = options;
-        _credentials = new SigningCredentials(key, algorithm);
+        _credentials = new SigningCredentials(
+            string.IsNullOrWhiteSpace(options.KeyId) ? key : WithKeyId(key, options.KeyId, nameof(options)), algorithm);
         _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// The same key material under another <c>kid</c>, as a key object of its own: the caller's key (which other code
+    /// may share, and whose <c>kid</c> it may rely on) is never changed.
+    /// </summary>
+    private static SecurityKey WithKeyId(SecurityKey key, string keyId, string parameterName)
+    {
+        SecurityKey copy = key switch
+        {
+            RsaSecurityKey { Rsa: { } rsa } => new RsaSecurityKey(rsa),
+            RsaSecurityKey rsa => new RsaSecurityKey(rsa.Parameters),
+            ECDsaSecurityKey ecdsa => new ECDsaSecurityKey(ecdsa.ECDsa),
+            SymmetricSecurityKey symmetric => new SymmetricSecurityKey(symmetric.Key),
+            X509SecurityKey certificate => new X509SecurityKey(certificate.Certificate),
+            JsonWebKey jwk => new JsonWebKey
+            {
+                Kty = jwk.Kty,
+                Alg = jwk.Alg,
+                Use = jwk.Use,
+                Crv = jwk.Crv,
+                X = jwk.X,
+                Y = jwk.Y,
+                D = jwk.D,
+                N = jwk.N,
+                E = jwk.E,
+                P = jwk.P,
+                Q = jwk.Q,
+                DP = jwk.DP,
+                DQ = jwk.DQ,
+                QI = jwk.QI,
+                K = jwk.K,
+            },
+            _ => throw new ArgumentException(
+                $"SelfSignedTokenOptions.KeyId cannot be applied to a {key.GetType().Name}; set the kid on the key itself.", parameterName),
+        };
+        copy.KeyId = keyId;
+        copy.CryptoProviderFactory = key.CryptoProviderFactory;
+        return copy;
     }
 
     /// <inheritdoc />

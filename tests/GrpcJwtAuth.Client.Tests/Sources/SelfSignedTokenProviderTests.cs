@@ -143,6 +143,26 @@ public sealed class SelfSignedTokenProviderTests
         Assert.Equal(AuthFailure.None, (await ValidateAsync(token.Value, server)).Failure);
     }
 
+    [Theory]
+    [InlineData("RSA 2048")]
+    [InlineData("ECDSA P-256")]
+    [InlineData("HMAC 32 bytes")]
+    [InlineData("JWK")]
+    public async Task GetTokenAsync_KeyIdOption_LeavesTheCallersKeyAsItWas(string keyKind)
+    {
+        SecurityKey key = keyKind == "JWK"
+            ? JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "mine" })
+            : CreateKey(keyKind).PrivateKey;
+        var before = key.KeyId;
+        var provider = CreateProvider(key, options => options.KeyId = "from-options");
+
+        var token = await provider.GetTokenAsync().DefaultTimeout();
+
+        Assert.Equal("from-options", new JsonWebToken(token.Value).Kid);
+        Assert.Equal(before, key.KeyId);
+        Assert.NotEqual("from-options", key.KeyId);
+    }
+
     [Fact]
     public async Task GetTokenAsync_KeyWithoutKid_MintsTokenWithoutKid()
     {
