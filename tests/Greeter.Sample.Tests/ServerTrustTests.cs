@@ -32,17 +32,20 @@ public sealed class ServerTrustTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // One clock reading for every certificate: a leaf may not outlive its CA.
+        var notBefore = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var notAfter = notBefore.AddDays(1);
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=Greeter Test CA", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        _ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        _ca = caRequest.CreateSelfSigned(notBefore, notAfter);
         await File.WriteAllTextAsync(CaPath, _ca.ExportCertificatePem());
 
         using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var issued = ServerRequest(leafKey).Create(_ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        using var issued = ServerRequest(leafKey).Create(_ca, notBefore, notAfter.AddHours(-1), [1, 2, 3, 4]);
         using var selfKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        _selfSignedCertificate = ServerRequest(selfKey).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        _selfSignedCertificate = ServerRequest(selfKey).CreateSelfSigned(notBefore, notAfter);
         await File.WriteAllTextAsync(SelfSignedPath, _selfSignedCertificate.ExportCertificatePem());
         _issuedCertificate = issued.CopyWithPrivateKey(leafKey);
 
