@@ -171,6 +171,7 @@ public class SeveralIssuersTests : IntegrationTest
 
         _users.Publish(UsersKey, UsersNextKey);
         var rotated = await server.Probe.CallUnaryAsync(Auth.Bearer(Tokens.Create(UsersNextKey, issuer: _users.Issuer, audience: UsersAudience)));
+        await server.Probe.CallUnaryAsync(Auth.Bearer(TenantToken("contoso"))); // the tenants' keys are loaded by now too
         metrics.RecordObservableInstruments();
 
         Assert.Equal("users", rotated.IssuerName);
