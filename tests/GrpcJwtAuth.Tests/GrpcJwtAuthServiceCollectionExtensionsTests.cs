@@ -77,9 +77,9 @@ public class GrpcJwtAuthServiceCollectionExtensionsTests
 
         var compiled = provider.GetRequiredService<CompiledAuthOptions>();
 
-        Assert.Equal(["groups"], compiled.RoleClaimTypes);
-        Assert.Equal(CompiledAuthOptions.DefaultScopeClaimTypes, compiled.ScopeClaimTypes);
-        Assert.Equal(TimeSpan.FromMinutes(1), compiled.ClockSkew);
+        Assert.Equal(["groups"], compiled.Issuers[0].Profile.RoleClaimTypes);
+        Assert.Equal(CompiledAuthOptions.DefaultScopeClaimTypes, compiled.Issuers[0].Profile.ScopeClaimTypes);
+        Assert.Equal(TimeSpan.FromMinutes(1), compiled.Issuers[0].Profile.ClockSkew);
         Assert.Equal("/greet.Greeter/", compiled.Rules.Match("/greet.Greeter/SayHello")?.Prefix);
     }
 

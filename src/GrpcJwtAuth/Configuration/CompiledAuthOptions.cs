@@ -8,7 +8,7 @@ namespace GrpcJwtAuth.Configuration;
 
 /// <summary>
 /// <see cref="GrpcJwtAuthOptions"/> compiled once at startup into what the request path reads: the issuers (each with
-/// its own keys, accepted <c>iss</c> values and algorithms), rules, claim types and limits. Immutable.
+/// its own keys, accepted <c>iss</c> values, algorithms, claim types and clock skew), rules and limits. Immutable.
 /// </summary>
 internal sealed class CompiledAuthOptions
 {
@@ -28,10 +28,7 @@ internal sealed class CompiledAuthOptions
 
     private CompiledAuthOptions(GrpcJwtAuthOptions options, TimeProvider timeProvider)
     {
-        RoleClaimTypes = options.RoleClaimTypes.Count > 0 ? options.RoleClaimTypes.Distinct(StringComparer.Ordinal).ToArray() : DefaultRoleClaimTypes;
-        ScopeClaimTypes = options.ScopeClaimTypes.Count > 0 ? options.ScopeClaimTypes.Distinct(StringComparer.Ordinal).ToArray() : DefaultScopeClaimTypes;
         Rules = RuleTable.Compile(options.Rules);
-        ClockSkew = options.ClockSkew;
         MaxTokenLength = options.MaxTokenLength;
         EndStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
         AuthenticateUnknownMethods = options.AuthenticateUnknownMethods;
@@ -39,7 +36,6 @@ internal sealed class CompiledAuthOptions
         TokenCacheMaxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         ValidateIssuer = options.ValidateIssuer;
         TokenTypes = new TokenTypes(options.ValidTypes.Count > 0 ? options.ValidTypes : TokenTypes.Defaults, options.RequireTokenType);
-        Lifetime = new LifetimeCheck(timeProvider, options.ClockSkew);
         Issuers = CompileIssuers(options, timeProvider);
         Events = options.Events is { IsEmpty: false } events ? events : null;
         EventsType = options.EventsType;
@@ -63,7 +59,11 @@ internal sealed class CompiledAuthOptions
 
     public bool MiddlewareAuthenticatesGrpcCalls { get; }
 
-    /// <summary>Every trust domain: the one the top-level settings describe, and one per issuer named by static keys.</summary>
+    /// <summary>
+    /// Every trust domain, each with its own claim types, clock skew and key settings: the one the top-level settings
+    /// describe, one per issuer named by top-level static keys, and each of <see cref="GrpcJwtAuthOptions.TrustedIssuers"/>
+    /// (one per tenant whose keys are its own).
+    /// </summary>
     public IReadOnlyList<IssuerDefinition> Issuers { get; }
 
     public bool ValidateIssuer { get; }
@@ -71,13 +71,7 @@ internal sealed class CompiledAuthOptions
     /// <summary>The <c>typ</c> values tokens may carry.</summary>
     public TokenTypes TokenTypes { get; }
 
-    public string[] RoleClaimTypes { get; }
-
-    public string[] ScopeClaimTypes { get; }
-
     public RuleTable Rules { get; }
-
-    public TimeSpan ClockSkew { get; }
 
     public int MaxTokenLength { get; }
 
@@ -88,8 +82,6 @@ internal sealed class CompiledAuthOptions
     public int TokenCacheSize { get; }
 
     public TimeSpan TokenCacheMaxEntryLifetime { get; }
-
-    public LifetimeCheck Lifetime { get; }
 
     /// <summary>The events for one request: the registered <see cref="EventsType"/> from its services, or <see cref="Events"/>.</summary>
     public GrpcJwtAuthEvents? EventsFor(Microsoft.AspNetCore.Http.HttpContext httpContext) =>

@@ -11,6 +11,11 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
 {
     private const string S = GrpcJwtAuthOptions.SectionName;
 
+    // Said for the top-level static keys' own issuers (ValidateIssuers) and for named issuers (ValidateTrustedIssuers).
+    private const string IssuerValidationNeeded =
+        $"{S}:ValidateIssuer is false, but keys belong to more than one issuer; a token's iss decides which keys may " +
+        $"verify it, so it must be validated. Set {S}:ValidateIssuer=true.";
+
     public ValidateOptionsResult Validate(string? name, GrpcJwtAuthOptions options)
     {
         var errors = new List<string>();
@@ -184,9 +189,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
         var withKeys = issuers.Where(issuer => issuer.HasKeySource).ToList();
         if (!options.ValidateIssuer && withKeys.Count > 1)
         {
-            errors.Add(
-                $"{S}:ValidateIssuer is false, but keys belong to more than one issuer; a token's iss decides which keys may " +
-                $"verify it, so it must be validated. Set {S}:ValidateIssuer=true.");
+            errors.Add(IssuerValidationNeeded);
         }
 
         // Exact iss values (configured, or the one a discovery document must name), and templates: no iss may route twice.
@@ -326,9 +329,7 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
         {
             if (ownIssuers.Count + (defaultHasKeys ? 1 : 0) > 1 && options.TrustedIssuers.Count == 0)
             {
-                errors.Add(
-                    $"{S}:ValidateIssuer is false, but keys belong to more than one issuer; a token's iss decides which keys may " +
-                    $"verify it, so it must be validated. Set {S}:ValidateIssuer=true.");
+                errors.Add(IssuerValidationNeeded);
             }
         }
         else if (defaultHasKeys && options.Issuers.Count == 0 && remoteKind != RemoteKeySourceKind.Discovery)

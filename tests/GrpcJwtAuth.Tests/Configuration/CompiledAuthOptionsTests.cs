@@ -235,11 +235,11 @@ public class CompiledAuthOptionsTests
     [Fact]
     public void Create_ClaimTypesNotConfigured_UseTheDefaults()
     {
-        var compiled = Compile(_ => { });
+        var compiled = Compile(options => options.Authority = "https://issuer.test");
 
-        Assert.Equal(["roles", "role"], compiled.RoleClaimTypes);
-        Assert.Equal(["scope", "scp"], compiled.ScopeClaimTypes);
-        Assert.Empty(compiled.Issuers);
+        Assert.Equal(["roles", "role"], compiled.Issuers[0].Profile.RoleClaimTypes);
+        Assert.Equal(["scope", "scp"], compiled.Issuers[0].Profile.ScopeClaimTypes);
+        Assert.Empty(Compile(_ => { }).Issuers);
     }
 
     [Fact]
@@ -247,13 +247,14 @@ public class CompiledAuthOptionsTests
     {
         var compiled = Compile(options =>
         {
+            options.Authority = "https://issuer.test";
             options.RoleClaimTypes.Add("groups");
             options.RoleClaimTypes.Add("groups");
             options.ScopeClaimTypes.Add("permissions");
         });
 
-        Assert.Equal(["groups"], compiled.RoleClaimTypes);
-        Assert.Equal(["permissions"], compiled.ScopeClaimTypes);
+        Assert.Equal(["groups"], compiled.Issuers[0].Profile.RoleClaimTypes);
+        Assert.Equal(["permissions"], compiled.Issuers[0].Profile.ScopeClaimTypes);
     }
 
     [Fact]
@@ -303,7 +304,7 @@ public class CompiledAuthOptionsTests
 
         var issuer = Assert.Single(compiled.Issuers);
         Assert.Equal(["api://a"], new SigningKeySet(0, [], issuer, null, null).Parameters.ValidAudiences);
-        Assert.Equal(TimeSpan.FromSeconds(30), compiled.ClockSkew);
+        Assert.Equal(TimeSpan.FromSeconds(30), compiled.Issuers[0].Profile.ClockSkew);
     }
 
     [Theory]
