@@ -1,3 +1,4 @@
+using GrpcJwtAuth.Shared;
 using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
@@ -12,7 +13,7 @@ namespace GrpcJwtAuth.Configuration;
 /// </summary>
 internal sealed class CompiledAuthOptions
 {
-    public const string DiscoverySuffix = "/.well-known/openid-configuration";
+    public const string DiscoverySuffix = EndpointAddress.DiscoverySuffix;
 
     public static readonly string[] DefaultAsymmetricAlgorithms =
     [
@@ -89,7 +90,7 @@ internal sealed class CompiledAuthOptions
 
     public static CompiledAuthOptions Create(GrpcJwtAuthOptions options, TimeProvider timeProvider) => new(options, timeProvider);
 
-    public static string DiscoveryAddress(string authority) => authority.TrimEnd('/') + DiscoverySuffix;
+    public static string DiscoveryAddress(string authority) => EndpointAddress.Discovery(authority);
 
     /// <summary>The key endpoint the top-level settings name, if any: discovery wins over a bare JWKS address.</summary>
     public static (RemoteKeySourceKind Kind, string? Address, string? ExpectedIssuer) RemoteSource(GrpcJwtAuthOptions options) =>

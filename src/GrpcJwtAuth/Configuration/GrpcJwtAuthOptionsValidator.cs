@@ -1,3 +1,4 @@
+using GrpcJwtAuth.Shared;
 using GrpcJwtAuth.Keys;
 using Microsoft.Extensions.Options;
 
@@ -358,15 +359,14 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             return;
         }
 
-        if (!Uri.TryCreate(IssuerSettings.ForTenant(value, "0"), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        switch (EndpointAddress.Check(IssuerSettings.ForTenant(value, "0"), requireHttps, out _))
         {
-            errors.Add($"{key} '{value}' is not an absolute http(s) address.");
-            return;
-        }
-
-        if (requireHttps && uri.Scheme != Uri.UriSchemeHttps)
-        {
-            errors.Add($"{key} '{value}' does not use HTTPS; use an https address, or set {S}:RequireHttpsMetadata=false (development only).");
+            case EndpointAddressProblem.NotAbsoluteHttp:
+                errors.Add($"{key} '{value}' is not an absolute http(s) address.");
+                break;
+            case EndpointAddressProblem.NotHttps:
+                errors.Add($"{key} '{value}' does not use HTTPS; use an https address, or set {S}:RequireHttpsMetadata=false (development only).");
+                break;
         }
     }
 

@@ -19,7 +19,7 @@ internal sealed class KeyDocumentClient(IHttpClientFactory httpClientFactory, bo
     /// <exception cref="KeySourceException">The address is not HTTPS when required, the answer is not a success, or it is too large.</exception>
     public async Task<string> GetAsync(string address, CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || !IsAllowedScheme(uri))
+        if (EndpointAddress.Check(address, requireHttps, out var uri) != EndpointAddressProblem.None)
         {
             throw new KeySourceException(
                 $"The key endpoint address '{address}' is not {(requireHttps ? "an https" : "an http(s)")} address; " +
@@ -31,7 +31,7 @@ internal sealed class KeyDocumentClient(IHttpClientFactory httpClientFactory, bo
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
 
-        if (response.RequestMessage?.RequestUri is { } final && !IsAllowedScheme(final))
+        if (response.RequestMessage?.RequestUri is { } final && !EndpointAddress.IsAllowed(final, requireHttps))
         {
             throw new KeySourceException($"The key endpoint '{address}' redirected to a plain HTTP address; only HTTPS is allowed.");
         }
@@ -57,9 +57,6 @@ internal sealed class KeyDocumentClient(IHttpClientFactory httpClientFactory, bo
             throw new KeySourceException($"The answer of the key endpoint '{address}' is not UTF-8 text.", ex);
         }
     }
-
-    private bool IsAllowedScheme(Uri uri) =>
-        uri.Scheme == Uri.UriSchemeHttps || (!requireHttps && uri.Scheme == Uri.UriSchemeHttp);
 
     private KeyDocumentTooLargeException TooLarge(string address) => new(
         $"The answer of the key endpoint '{address}' is larger than {maxBytes} bytes " +
