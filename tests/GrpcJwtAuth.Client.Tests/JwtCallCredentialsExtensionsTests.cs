@@ -195,19 +195,21 @@ public sealed class JwtCallCredentialsExtensionsTests : IClassFixture<GrpcTestSe
         Assert.False(call.OverTls);
     }
 
-    [Fact]
-    public async Task CallInvoker_ProviderFails_CallFailsBeforeSendingAndNamesTheReason()
+    [Theory]
+    [InlineData(AccessTokenFailure.Refused, StatusCode.Unauthenticated)]
+    [InlineData(AccessTokenFailure.InvalidResponse, StatusCode.Unauthenticated)]
+    [InlineData(AccessTokenFailure.Unavailable, StatusCode.Unavailable)]
+    [InlineData(AccessTokenFailure.Unknown, StatusCode.Unavailable)]
+    public async Task CallInvoker_ProviderFails_CallFailsBeforeSendingWithTheStatusOfTheCause(AccessTokenFailure cause, StatusCode expected)
     {
-        _source.Throws(new AccessTokenException("The token endpoint refused the request (HTTP 400): invalid_client."));
+        _source.Throws(new AccessTokenException(cause, "The token endpoint refused the request (HTTP 400): invalid_client."));
         using var channel = _server.CreateChannel();
         var client = new ProbeClient(channel.AddJwtCallCredentials(_source));
 
         var failure = await Assert.ThrowsAsync<RpcException>(() => client.UnaryAsync("you").ResponseAsync.DefaultTimeout());
 
-        Assert.Equal(StatusCode.Internal, failure.StatusCode);
-        Assert.Equal(
-            "Error starting gRPC call. AccessTokenException: The token endpoint refused the request (HTTP 400): invalid_client.",
-            failure.Status.Detail);
+        Assert.Equal(expected, failure.StatusCode);
+        Assert.Equal("No access token: The token endpoint refused the request (HTTP 400): invalid_client.", failure.Status.Detail);
         Assert.IsType<AccessTokenException>(failure.Status.DebugException);
         Assert.Empty(_server.Calls);
     }
@@ -277,14 +279,14 @@ public sealed class JwtCallCredentialsExtensionsTests : IClassFixture<GrpcTestSe
     [Fact]
     public async Task ChannelOptions_ProviderFails_CallFailsBeforeSending()
     {
-        _source.Throws(new AccessTokenException("No valid access token."));
+        _source.Throws(new AccessTokenException(AccessTokenFailure.Unavailable, "The token endpoint could not be reached."));
         using var channel = GrpcChannel.ForAddress(
             _server.HttpsAddress, new GrpcChannelOptions { HttpHandler = _server.CreatePinnedHandler() }.AddJwtCallCredentials(_source));
 
         var failure = await Assert.ThrowsAsync<RpcException>(() => new ProbeClient(channel).UnaryAsync("you").ResponseAsync.DefaultTimeout());
 
-        Assert.Equal(StatusCode.Internal, failure.StatusCode);
-        Assert.Contains("AccessTokenException: No valid access token.", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
+        Assert.Equal("No access token: The token endpoint could not be reached.", failure.Status.Detail);
         Assert.Empty(_server.Calls);
     }
 

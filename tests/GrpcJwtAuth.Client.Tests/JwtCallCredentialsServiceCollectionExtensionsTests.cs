@@ -249,14 +249,16 @@ public sealed class JwtCallCredentialsServiceCollectionExtensionsTests : IClassF
     }
 
     [Fact]
-    public async Task AddTokenProvider_Twice_KeepsTheFirstRegistration()
+    public void AddTokenProvider_SecondUnnamedRegistration_ThrowsNamingTheFix()
     {
         var services = new ServiceCollection();
         services.AddAccessTokenProvider((_, _) => ValueTask.FromResult(new AccessToken("first", DateTimeOffset.MaxValue)));
-        services.AddAccessTokenProvider((_, _) => ValueTask.FromResult(new AccessToken("second", DateTimeOffset.MaxValue)));
-        await using var provider = services.BuildServiceProvider();
 
-        Assert.Equal("first", (await provider.GetRequiredService<IAccessTokenProvider>().GetTokenAsync().DefaultTimeout()).Value);
+        var failure = Assert.Throws<InvalidOperationException>(
+            () => services.AddClientCredentialsTokenProvider(options => options.ClientId = "orders-client"));
+
+        Assert.Contains("already registered", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("AddJwtCallCredentials(\"orders\")", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -265,11 +267,11 @@ public sealed class JwtCallCredentialsServiceCollectionExtensionsTests : IClassF
         var services = new ServiceCollection();
 
         Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddClientCredentialsTokenProvider(_ => { }));
-        Assert.Throws<ArgumentNullException>(() => services.AddClientCredentialsTokenProvider(null!));
+        Assert.Throws<ArgumentNullException>(() => services.AddClientCredentialsTokenProvider((Action<ClientCredentialsOptions>)null!));
         Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddSelfSignedTokenProvider(_ => { }));
-        Assert.Throws<ArgumentNullException>(() => services.AddSelfSignedTokenProvider(null!));
+        Assert.Throws<ArgumentNullException>(() => services.AddSelfSignedTokenProvider((Action<SelfSignedTokenOptions>)null!));
         Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddAccessTokenProvider((_, _) => default));
-        Assert.Throws<ArgumentNullException>(() => services.AddAccessTokenProvider(null!));
+        Assert.Throws<ArgumentNullException>(() => services.AddAccessTokenProvider((Func<IServiceProvider, CancellationToken, ValueTask<AccessToken>>)null!));
         Assert.Throws<ArgumentNullException>(() => ((IHttpClientBuilder)null!).AddJwtCallCredentials());
         Assert.Throws<ArgumentNullException>(() => services.AddGrpcClient<ProbeClient>().AddJwtCallCredentials((Func<IServiceProvider, IAccessTokenProvider>)null!));
     }

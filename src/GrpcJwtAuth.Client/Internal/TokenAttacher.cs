@@ -14,6 +14,19 @@ internal sealed class TokenAttacher(IAccessTokenProvider provider, bool allowIns
 
     public bool Invoked { get; private set; }
 
+    /// <summary>
+    /// The status of a call that got no token: <c>Unavailable</c> when the identity provider could not be reached
+    /// (worth retrying), <c>Unauthenticated</c> when it refused the client or answered with nothing usable. The
+    /// detail is the exception's message, which names the cause and never a token or secret.
+    /// </summary>
+    public static Status StatusFor(AccessTokenException exception)
+    {
+        var code = exception.Failure is AccessTokenFailure.Unavailable or AccessTokenFailure.Unknown
+            ? StatusCode.Unavailable
+            : StatusCode.Unauthenticated;
+        return new Status(code, "No access token: " + exception.Message, exception);
+    }
+
     public CallCredentials ToCallCredentials() => CallCredentials.FromInterceptor(AttachAsync);
 
     public async Task AttachAsync(AuthInterceptorContext context, Metadata metadata)
@@ -26,7 +39,18 @@ internal sealed class TokenAttacher(IAccessTokenProvider provider, bool allowIns
                 "JwtCallCredentialsOptions.UnsafeAllowInsecureChannel = true (development only).");
         }
 
-        var token = fixedToken ?? await provider.GetTokenAsync(context.CancellationToken).ConfigureAwait(false);
+        AccessToken token;
+        try
+        {
+            token = fixedToken ?? await provider.GetTokenAsync(context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (AccessTokenException ex)
+        {
+            // grpc-dotnet keeps the status of an RpcException thrown here; anything else would become Internal or
+            // Unavailable by the exception's type.
+            throw new RpcException(StatusFor(ex));
+        }
+
         SentToken = token;
         metadata.Add(HeaderName, "Bearer " + token.Value);
     }

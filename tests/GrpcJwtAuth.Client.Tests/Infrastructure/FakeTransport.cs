@@ -11,8 +11,9 @@ internal sealed record SentAttempt(int Number, CallOptions Options, IReadOnlyLis
 /// Each attempt merges the call's headers with what its call credentials add (run by
 /// <see cref="CallCredentialsRunner"/>, as a secure channel does; an insecure channel skips them, which
 /// <see cref="RunsCredentials"/> = false imitates), records the <c>authorization</c> values, and answers with the
-/// status <see cref="Respond"/> picks for that attempt. Credentials that throw fail the attempt with
-/// <c>Internal</c> and "Error starting gRPC call. {type}: {message}", as grpc-dotnet does.
+/// status <see cref="Respond"/> picks for that attempt. Credentials that throw an <see cref="RpcException"/> fail the
+/// attempt with its status; any other exception fails it with <c>Internal</c> and "Error starting gRPC call. {type}:
+/// {message}", as grpc-dotnet does.
 /// </summary>
 internal sealed class FakeTransport
 {
@@ -95,7 +96,12 @@ internal sealed class FakeTransport
                     sent.Add(entry);
                 }
             }
-            catch (Exception ex) when (ex is not RpcException)
+            catch (RpcException ex)
+            {
+                // grpc-dotnet keeps the status of an RpcException thrown by call credentials.
+                return Record(options, sent, ex.Status);
+            }
+            catch (Exception ex)
             {
                 return Record(options, sent, new Status(StatusCode.Internal, $"Error starting gRPC call. {ex.GetType().Name}: {ex.Message}", ex));
             }

@@ -247,14 +247,14 @@ public sealed class JwtCallCredentialsInterceptorTests
     [Fact]
     public async Task AsyncUnaryCall_ProviderFails_CallFailsAndIsNotRetried()
     {
-        _source.Throws(new AccessTokenException("No valid access token: the token endpoint refused the request."));
+        _source.Throws(new AccessTokenException(AccessTokenFailure.Refused, "The token endpoint refused the request (HTTP 400): invalid_client."));
         var interceptor = CreateInterceptor();
 
         using var call = interceptor.AsyncUnaryCall("hi", FakeTransport.Context(), _transport.UnaryCall);
 
         var failure = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.DefaultTimeout());
-        Assert.Equal(StatusCode.Internal, failure.StatusCode);
-        Assert.Contains("AccessTokenException: No valid access token", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unauthenticated, failure.StatusCode);
+        Assert.Equal("No access token: The token endpoint refused the request (HTTP 400): invalid_client.", failure.Status.Detail);
         Assert.Single(_transport.Attempts);
         Assert.Equal(1, _source.Calls);
     }

@@ -70,15 +70,17 @@ public sealed class TokenAttacherTests
     }
 
     [Fact]
-    public async Task AttachAsync_ProviderFails_PropagatesAndRecordsNoSentToken()
+    public async Task AttachAsync_ProviderFails_ThrowsTheStatusOfTheCauseAndRecordsNoSentToken()
     {
-        _source.Throws(new AccessTokenException("no token"));
+        _source.Throws(new AccessTokenException(AccessTokenFailure.Refused, "no token"));
         var attacher = new TokenAttacher(_source, allowInsecureChannel: false);
         var metadata = new Metadata();
 
-        await Assert.ThrowsAsync<AccessTokenException>(
+        var failure = await Assert.ThrowsAsync<RpcException>(
             () => attacher.AttachAsync(new AuthInterceptorContext("https://host/pkg.Svc", "Method"), metadata));
 
+        Assert.Equal(StatusCode.Unauthenticated, failure.StatusCode);
+        Assert.Equal("No access token: no token", failure.Status.Detail);
         Assert.Empty(metadata);
         Assert.Null(attacher.SentToken);
         Assert.True(attacher.Invoked);

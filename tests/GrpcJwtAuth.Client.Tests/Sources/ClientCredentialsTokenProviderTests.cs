@@ -82,11 +82,10 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
         await provider.GetTokenAsync().DefaultTimeout();
 
         // RFC 6749 2.3.1: base64(urlencode(id) ":" urlencode(secret)). The server splits on the one raw ':' and
-        // form-decodes each half ('+' would become a space had it not been encoded).
+        // form-decodes each half (a '+' in the secret would come back as a space had it not been encoded).
         var request = Assert.Single(_server.Requests);
         var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(request.Authorization!["Basic ".Length..]));
         Assert.Equal(1, credentials.Count(c => c == ':'));
-        Assert.DoesNotContain('+', credentials);
         var separator = credentials.IndexOf(':', StringComparison.Ordinal);
         Assert.Equal(clientId, WebUtility.UrlDecode(credentials[..separator]));
         Assert.Equal(clientSecret, WebUtility.UrlDecode(credentials[(separator + 1)..]));
@@ -257,6 +256,36 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
         AssertNoSecret(failure);
     }
 
+    [Theory]
+    [InlineData(400, """{"error":"invalid_client"}""", AccessTokenFailure.Refused)]
+    [InlineData(401, """{"error":"invalid_client"}""", AccessTokenFailure.Refused)]
+    [InlineData(400, """{"error":"invalid_target"}""", AccessTokenFailure.Refused)]
+    [InlineData(403, "forbidden", AccessTokenFailure.Refused)]
+    [InlineData(429, "slow down", AccessTokenFailure.Unavailable)]
+    [InlineData(500, """{"error":"server_error"}""", AccessTokenFailure.Unavailable)]
+    [InlineData(503, "<html>maintenance</html>", AccessTokenFailure.Unavailable)]
+    [InlineData(200, "<html>login page</html>", AccessTokenFailure.InvalidResponse)]
+    [InlineData(200, """{"access_token":"opaque-token","token_type":"DPoP"}""", AccessTokenFailure.InvalidResponse)]
+    public async Task GetTokenAsync_FailedAnswer_NamesItsKind(int status, string body, AccessTokenFailure expected)
+    {
+        _server.AnswerToken(status, body);
+        var provider = CreateProvider();
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
+
+        Assert.Equal(expected, failure.Failure);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_EndpointUnreachable_IsUnavailable()
+    {
+        var provider = CreateProvider(options => options.TokenEndpoint = $"http://127.0.0.1:{TokenEndpointServer.ClosedPort()}/token");
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
+
+        Assert.Equal(AccessTokenFailure.Unavailable, failure.Failure);
+    }
+
     [Fact]
     public async Task GetTokenAsync_ResponseLargerThan256KiB_IsNotParsed()
     {
@@ -266,7 +295,8 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
 
         var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
 
-        Assert.Contains("not a JSON object", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("answered more than 262144 bytes", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(AccessTokenFailure.InvalidResponse, failure.Failure);
     }
 
     [Fact]
@@ -278,7 +308,7 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
         var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
         await endless.Ended.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Contains("not a JSON object", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("answered more than 262144 bytes", failure.Message, StringComparison.Ordinal);
 
         // What the client read (the 256 KiB limit, and at most 1 MiB that HttpClient drains before closing), plus
         // what loopback socket buffers hold: far from the 256 MiB on offer.
@@ -373,6 +403,7 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
     [Fact]
     public async Task GetTokenAsync_AuthorityWithPathAndTrailingSlash_ReadsDiscoveryBelowIt()
     {
+        _server.AnswerDiscovery(200, $$"""{"issuer":"{{_server.BaseAddress}}/tenants/orders","token_endpoint":"{{_server.BaseAddress}}/tenants/orders/token"}""");
         var provider = CreateProvider(options =>
         {
             options.TokenEndpoint = null;
@@ -382,20 +413,22 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
         await provider.GetTokenAsync().DefaultTimeout();
 
         Assert.Equal("/tenants/orders/.well-known/openid-configuration", _server.Requests[0].Path);
-        Assert.Equal("/token", _server.Requests[1].Path);
+        Assert.Equal("/tenants/orders/token", _server.Requests[1].Path);
     }
 
     [Theory]
     [InlineData(200, """{"issuer":"https://issuer.test"}""", "names no token_endpoint")]
-    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":""}""", "names no token_endpoint")]
-    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":"oauth2/token"}""", "is not an absolute http(s) address")]
-    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":"ftp://issuer.test/token"}""", "is not an absolute http(s) address")]
-    [InlineData(200, "<html>not json</html>", "could not be read")]
+    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":""}""", "was refused: Malformed endpoint")]
+    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":"oauth2/token"}""", "was refused: Malformed endpoint")]
+    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":"ftp://issuer.test/token"}""", "was refused: Malformed endpoint")]
+    [InlineData(200, "<html>not json</html>", "was refused: Issuer name is missing")]
     [InlineData(404, "not found", "could not be read")]
     [InlineData(500, """{"error":"server_error"}""", "could not be read")]
+    [InlineData(200, """{"issuer":"https://other.test","token_endpoint":"https://issuer.test/token"}""", "was refused: Issuer name does not match authority")]
+    [InlineData(200, """{"issuer":"https://issuer.test","token_endpoint":"https://elsewhere.test/token"}""", "was refused: Endpoint")]
     public async Task GetTokenAsync_UnusableDiscoveryDocument_ThrowsAccessTokenException(int status, string body, string expected)
     {
-        _server.AnswerDiscovery(status, body);
+        _server.AnswerDiscovery(status, body.Replace("https://issuer.test", _server.BaseAddress, StringComparison.Ordinal));
         var provider = CreateProvider(options =>
         {
             options.TokenEndpoint = null;
@@ -420,7 +453,7 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
         });
         await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
 
-        _server.AnswerDiscovery(200, $$"""{"token_endpoint":"{{_server.TokenEndpoint}}"}""");
+        _server.AnswerDiscovery(200, $$"""{"issuer":"{{_server.BaseAddress}}","token_endpoint":"{{_server.TokenEndpoint}}"}""");
 
         Assert.Equal("opaque-token", (await provider.GetTokenAsync().DefaultTimeout()).Value);
         Assert.Equal(2, _server.DiscoveryHits);
@@ -437,7 +470,8 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
 
         var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
 
-        Assert.Contains("could not be read", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("could not be reached", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(AccessTokenFailure.Unavailable, failure.Failure);
     }
 
     [Theory]

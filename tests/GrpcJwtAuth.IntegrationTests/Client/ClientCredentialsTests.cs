@@ -85,12 +85,44 @@ public class ClientCredentialsTests : IntegrationTest
 
         var failure = await Assert.ThrowsAsync<RpcException>(() => client.CallUnaryAsync(new CallOptions()));
 
-        Assert.Equal(StatusCode.Internal, failure.StatusCode);
-        Assert.Contains("invalid_client", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unauthenticated, failure.StatusCode);
+        Assert.StartsWith("No access token: The token endpoint refused the request (HTTP 401): invalid_client", failure.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain(wrongSecret, failure.ToString(), StringComparison.Ordinal);
         Assert.Equal(1, tokenServer.TokenRequests);
         Assert.Equal(0, server.Requests.Total);
         Assert.DoesNotContain(server.Logs.Records, record => LogCapture.Describe(record).Contains(wrongSecret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Unreachable_token_endpoint_fails_the_call_with_Unavailable_before_it_reaches_the_server()
+    {
+        var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
+        var tokenServer = await StartTokenServerAsync(MintForClient);
+        var unreachable = $"https://127.0.0.1:{ClosedPort()}/connect/token";
+        var services = ClientServices(server, tokenServer, options =>
+        {
+            options.TokenEndpoint = unreachable;
+            options.ClientSecret = TokenServer.ClientSecret;
+        });
+
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<Probe.ProbeClient>();
+
+        var failure = await Assert.ThrowsAsync<RpcException>(() => client.CallUnaryAsync(new CallOptions()));
+
+        Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
+        Assert.StartsWith($"No access token: The token endpoint {unreachable} could not be reached", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(TokenServer.ClientSecret, failure.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, server.Requests.Total);
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     private static string MintForClient(TokenRequest request) =>
