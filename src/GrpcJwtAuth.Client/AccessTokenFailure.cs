@@ -28,4 +28,10 @@ public enum AccessTokenFailure
     /// larger than allowed.
     /// </summary>
     InvalidResponse = 3,
+
+    /// <summary>
+    /// A token was to be forwarded or exchanged, but the code runs outside a request authenticated by GrpcJwtAuth, so
+    /// there is no caller's token to use.
+    /// </summary>
+    NoCallerToken = 4,
 }

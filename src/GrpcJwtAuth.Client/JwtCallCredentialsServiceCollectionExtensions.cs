@@ -160,6 +160,43 @@ public static class JwtCallCredentialsServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Registers the token exchange client <paramref name="name"/> (RFC 8693), as the keyed service
+    /// <see cref="TokenExchangeClient"/> <paramref name="name"/>: settings bound from <c>GrpcJwtAuth:Clients:&lt;name&gt;</c>
+    /// and checked when the host starts, like a client credentials client. A server that runs <c>AddGrpcJwtAuth()</c>
+    /// uses it with <c>AddCallerTokenExchange(name)</c> to call downstream services on behalf of its callers.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A token exchange client of that name is already registered.</exception>
+    public static IServiceCollection AddTokenExchangeClient(this IServiceCollection services, string name) =>
+        services.AddTokenExchangeClient(name, configure: null);
+
+    /// <summary>
+    /// Like <see cref="AddTokenExchangeClient(IServiceCollection, string)"/>; <paramref name="configure"/> runs after the
+    /// settings are bound.
+    /// </summary>
+    public static IServiceCollection AddTokenExchangeClient(this IServiceCollection services, string name, Action<TokenExchangeOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        foreach (var descriptor in services)
+        {
+            if (descriptor.IsKeyedService && descriptor.ServiceType == typeof(TokenExchangeClient) && Equals(descriptor.ServiceKey, name))
+            {
+                throw new InvalidOperationException($"A token exchange client named '{name}' is already registered; give each client its own name.");
+            }
+        }
+
+        NamedTokenClients.AddOptions(services, name, configure, configureCache: null);
+        services.AddKeyedSingleton(name, (sp, _) =>
+        {
+            var options = sp.GetRequiredService<IOptionsMonitor<TokenExchangeOptions>>().Get(name);
+            var httpClientName = options.HttpClientName ?? NamedTokenClients.HttpClientName(name);
+            var factory = sp.GetRequiredService<IHttpClientFactory>();
+            return new TokenExchangeClient(() => factory.CreateClient(httpClientName), options, sp.GetService<TimeProvider>(), NamedTokenClients.Prefix(name));
+        });
+        return services;
+    }
+
     /// <summary>Registers an <see cref="IAccessTokenProvider"/> that mints and caches its own signed tokens.</summary>
     /// <exception cref="InvalidOperationException">An unnamed <see cref="IAccessTokenProvider"/> is already registered.</exception>
     public static IServiceCollection AddSelfSignedTokenProvider(this IServiceCollection services, Action<SelfSignedTokenOptions> configure) =>

@@ -83,6 +83,9 @@ internal sealed class TokenAuthenticator(
 
                 header = given;
                 token = given.AsMemory();
+
+                // Not from the authorization header: a forwarding or exchanging token source must find it here.
+                httpContext.Items[Downstream.CallerToken.ItemKey] = given;
                 return await ValidateAsync(httpContext, token, header, events, transform, cancellationToken).ConfigureAwait(false);
             }
         }
