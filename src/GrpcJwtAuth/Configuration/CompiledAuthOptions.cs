@@ -1,7 +1,7 @@
-using GrpcJwtAuth.Shared;
 using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
+using GrpcJwtAuth.Shared;
 using GrpcJwtAuth.Tokens;
 using Microsoft.IdentityModel.Tokens;
 

@@ -1,5 +1,5 @@
-using GrpcJwtAuth.Shared;
 using GrpcJwtAuth.Keys;
+using GrpcJwtAuth.Shared;
 using Microsoft.Extensions.Options;
 
 namespace GrpcJwtAuth.Configuration;
