@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using GrpcJwtAuth.Client.Internal;
+using GrpcJwtAuth.Shared;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -19,11 +20,9 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Metrics _metrics;
-    private readonly Lock _gate = new();
+    private readonly RefreshGate<AccessToken> _gate;
 
     private volatile Entry? _entry;
-    private Task<AccessToken>? _refresh;
-    private int _failures;
     private DateTimeOffset _retryAfter = DateTimeOffset.MinValue;
     private Exception? _lastFailure;
 
@@ -50,6 +49,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _metrics = meterFactory is null ? Metrics.Shared : new Metrics(meterFactory);
+        _gate = new RefreshGate<AccessToken>(_timeProvider);
     }
 
     /// <inheritdoc />
@@ -98,72 +98,64 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
 
     private async ValueTask<AccessToken> WaitForTokenAsync(bool force, CancellationToken cancellationToken)
     {
-        Task<AccessToken>? refresh;
-        lock (_gate)
+        var refresh = _gate.JoinOrStart(
+            (Cache: this, Force: force),
+            static state => state.Cache.MayStartRefresh(state.Force),
+            static state => state.Cache.RefreshAsync(state.Force));
+
+        // Not started: a refresh finished since the caller looked; its token is still usable.
+        return refresh is null ? _entry!.Token : await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Under the gate's lock, with no refresh running: false when a refresh finished since the caller looked (use its
+    /// token rather than fetch again); throws while failures hold retries back.
+    /// </summary>
+    private bool MayStartRefresh(bool force)
+    {
+        var now = _timeProvider.GetUtcNow();
+        if (!force && _entry is { } entry && now < entry.UsableUntil)
         {
-            refresh = _refresh;
-            if (refresh is null)
-            {
-                var now = _timeProvider.GetUtcNow();
-
-                // A refresh may have finished since the caller looked: use its token rather than fetch again.
-                if (!force && _entry is { } entry && now < entry.UsableUntil)
-                {
-                    return entry.Token;
-                }
-
-                if (now < _retryAfter)
-                {
-                    throw new AccessTokenException(
-                        $"No valid access token: the last attempt failed ({_failures} in a row) and the next is allowed after {_retryAfter:O}.",
-                        _lastFailure);
-                }
-
-                refresh = _refresh = RefreshAsync(force);
-            }
+            return false;
         }
 
-        return await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (now < _retryAfter)
+        {
+            throw new AccessTokenException(
+                $"No valid access token: the last attempt failed ({_gate.ConsecutiveFailures} in a row) and the next is allowed after {_retryAfter:O}.",
+                _lastFailure);
+        }
+
+        return true;
     }
 
     private void StartRefreshIfAllowed(DateTimeOffset now, bool force)
     {
-        lock (_gate)
-        {
-            if (_refresh is not null || now < _retryAfter)
-            {
-                return;
-            }
+        var refresh = _gate.StartIfIdle(
+            (Cache: this, Now: now, Force: force),
+            static state => state.Now >= state.Cache._retryAfter,
+            static state => state.Cache.RefreshAsync(state.Force));
 
-            var refresh = _refresh = RefreshAsync(force);
-
-            // Background refresh: failures are logged and kept for the next caller; nobody awaits this task.
-            refresh.ContinueWith(static task => _ = task.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        // Background refresh: failures are logged and kept for the next caller; nobody awaits this task.
+        refresh?.ContinueWith(static task => _ = task.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>One fetch, started by the gate once it has left the caller's lock.</summary>
     private async Task<AccessToken> RefreshAsync(bool force)
     {
-        // Leave the caller's lock before calling the source.
-        await Task.Yield();
-
         var started = _timeProvider.GetTimestamp();
         string? errorType = null;
         try
         {
-            using var timeout = new CancellationTokenSource(_options.FetchTimeout, _timeProvider);
-            AccessToken token;
-            try
-            {
-                // WaitAsync: a source that ignores its token must not hold the cache past FetchTimeout.
-                token = await _source.GetTokenAsync(timeout.Token).AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
-            {
-                errorType = Metrics.TimeoutError;
-                throw new AccessTokenException($"Getting an access token took longer than {_options.FetchTimeout}.", ex);
-            }
+            var token = await _gate.WithTimeoutAsync(
+                _options.FetchTimeout,
+                cancellationToken => _source.GetTokenAsync(cancellationToken).AsTask(),
+                cancelled =>
+                {
+                    errorType = Metrics.TimeoutError;
+                    return new AccessTokenException($"Getting an access token took longer than {_options.FetchTimeout}.", cancelled);
+                }).ConfigureAwait(false);
 
             var now = _timeProvider.GetUtcNow();
             if (token is null || token.ExpiresAt <= now + _options.MinimumRemainingLifetime)
@@ -173,14 +165,12 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
             }
 
             var entry = new Entry(token, now, RefreshAt(token, now), token.ExpiresAt - _options.MinimumRemainingLifetime, force);
-            lock (_gate)
+            _gate.Finish(succeeded: true, _ =>
             {
                 _entry = entry;
-                _failures = 0;
                 _retryAfter = DateTimeOffset.MinValue;
                 _lastFailure = null;
-                _refresh = null;
-            }
+            });
 
             _metrics.Acquired(force, _timeProvider.GetElapsedTime(started));
             Log.TokenAcquired(_logger, token.ExpiresAt, force);
@@ -189,21 +179,13 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
         catch (Exception ex)
         {
             var failure = ex as AccessTokenException ?? new AccessTokenException($"Getting an access token failed: {ex.GetType().Name}.", ex);
-            DateTimeOffset retryAfter;
-            int failures;
-            lock (_gate)
+            var retryAfter = DateTimeOffset.MinValue;
+            var failures = _gate.Finish(succeeded: false, count =>
             {
-                failures = ++_failures;
-                var delay = _options.MinimumRetryDelay * Math.Pow(2, Math.Min(failures - 1, 20));
-                if (delay > _options.MaximumRetryDelay)
-                {
-                    delay = _options.MaximumRetryDelay;
-                }
-
+                var delay = RefreshGate.Backoff(count, _options.MinimumRetryDelay, _options.MaximumRetryDelay);
                 retryAfter = _retryAfter = _timeProvider.GetUtcNow() + delay;
                 _lastFailure = failure;
-                _refresh = null;
-            }
+            });
 
             _metrics.Failed(force, errorType ?? ex.GetType().FullName ?? ex.GetType().Name, _timeProvider.GetElapsedTime(started));
             Log.RefreshFailed(_logger, failures, retryAfter, failure);

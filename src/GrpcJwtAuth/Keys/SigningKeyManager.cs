@@ -1,5 +1,6 @@
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace GrpcJwtAuth.Keys;
@@ -32,14 +33,12 @@ internal sealed class SigningKeyManager : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Metrics? _metrics;
-    private readonly Lock _gate = new();
+    private readonly RefreshGate<SigningKeySet> _gate;
 
     private volatile SigningKeySet _current;
     private volatile KeyRefreshStatus? _lastRefresh;
-    private Task<SigningKeySet>? _inflight;
     private long _lastUnknownKeyRefresh;
     private bool _unknownKeyRefreshStarted;
-    private int _consecutiveFailures;
     private ITimer? _timer;
     private bool _started;
     private bool _disposed;
@@ -56,6 +55,7 @@ internal sealed class SigningKeyManager : IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
+        _gate = new RefreshGate<SigningKeySet>(timeProvider);
         _current = Build(version: 0, remote: null, refreshedAt: null);
     }
 
@@ -81,9 +81,9 @@ internal sealed class SigningKeyManager : IDisposable
                 return false;
             }
 
-            lock (_gate)
+            lock (_gate.Lock)
             {
-                return _inflight is not null || _lastRefresh is { Succeeded: false };
+                return _gate.IsRunning || _lastRefresh is { Succeeded: false };
             }
         }
     }
@@ -99,7 +99,7 @@ internal sealed class SigningKeyManager : IDisposable
             return;
         }
 
-        lock (_gate)
+        lock (_gate.Lock)
         {
             if (_started || _disposed)
             {
@@ -125,10 +125,10 @@ internal sealed class SigningKeyManager : IDisposable
             return Task.FromResult(_current);
         }
 
-        lock (_gate)
-        {
-            return _inflight ??= FetchAsync(_source, trigger);
-        }
+        return _gate.JoinOrStart(
+            (Manager: this, Source: _source, Trigger: trigger),
+            mayStart: null,
+            static state => state.Manager.FetchAsync(state.Source, state.Trigger))!;
     }
 
     /// <summary>
@@ -144,27 +144,13 @@ internal sealed class SigningKeyManager : IDisposable
             return current;
         }
 
-        Task<SigningKeySet> refresh;
-        lock (_gate)
+        var refresh = _gate.JoinOrStart(
+            (Manager: this, Source: _source),
+            static state => state.Manager.MayStartUnknownKeyRefresh(),
+            static state => state.Manager.FetchAsync(state.Source, RefreshTrigger.UnknownKey));
+        if (refresh is null)
         {
-            if (_inflight is { } running)
-            {
-                refresh = running;
-            }
-            else
-            {
-                var now = _timeProvider.GetTimestamp();
-                if (_unknownKeyRefreshStarted
-                    && _timeProvider.GetElapsedTime(_lastUnknownKeyRefresh, now) < _issuer.MinimumRefreshInterval)
-                {
-                    Log.UnknownKeyRefreshSuppressed(_logger);
-                    return current;
-                }
-
-                _unknownKeyRefreshStarted = true;
-                _lastUnknownKeyRefresh = now;
-                refresh = _inflight = FetchAsync(_source, RefreshTrigger.UnknownKey);
-            }
+            return current;
         }
 
         try
@@ -178,11 +164,28 @@ internal sealed class SigningKeyManager : IDisposable
         }
     }
 
+    /// <summary>
+    /// Under the gate's lock, with no fetch running: whether a refresh for an unknown <c>kid</c> may start now (at most
+    /// one per minimum interval); if so, counts it as started.
+    /// </summary>
+    private bool MayStartUnknownKeyRefresh()
+    {
+        var now = _timeProvider.GetTimestamp();
+        if (_unknownKeyRefreshStarted
+            && _timeProvider.GetElapsedTime(_lastUnknownKeyRefresh, now) < _issuer.MinimumRefreshInterval)
+        {
+            Log.UnknownKeyRefreshSuppressed(_logger);
+            return false;
+        }
+
+        _unknownKeyRefreshStarted = true;
+        _lastUnknownKeyRefresh = now;
+        return true;
+    }
+
+    /// <summary>One fetch, started by the gate once it has left the caller's lock.</summary>
     private async Task<SigningKeySet> FetchAsync(IRemoteKeySource source, RefreshTrigger trigger)
     {
-        // Leave the caller's lock before any work.
-        await Task.Yield();
-
         var previous = _current;
         var started = _timeProvider.GetTimestamp();
         SigningKeySet result;
@@ -190,18 +193,11 @@ internal sealed class SigningKeyManager : IDisposable
         Exception? failure = null;
         try
         {
-            using var timeout = new CancellationTokenSource(_issuer.KeyFetchTimeout, _timeProvider);
-            RemoteKeys remote;
-            try
-            {
-                // WaitAsync too: a source that ignored its token must not hold the refresh gate forever.
-                remote = await source.FetchAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Fetching keys took longer than {_issuer.KeyFetchTimeout}.", ex);
-            }
-
+            var remote = await _gate.WithTimeoutAsync(
+                _issuer.KeyFetchTimeout,
+                source.FetchAsync,
+                cancelled => new TimeoutException($"Fetching keys took longer than {_issuer.KeyFetchTimeout}.", cancelled))
+                .ConfigureAwait(false);
             result = Build(previous.Version + 1, remote, _timeProvider.GetUtcNow());
             _current = result;
             succeeded = true;
@@ -230,18 +226,16 @@ internal sealed class SigningKeyManager : IDisposable
                 _logger, _issuer.KeySourceName, source.Address, trigger, previous.Keys.Count, previous.RefreshedAt, failure);
         }
 
-        lock (_gate)
+        _gate.Finish(succeeded, failures =>
         {
-            _inflight = null;
-            _consecutiveFailures = succeeded ? 0 : _consecutiveFailures + 1;
-            _lastRefresh = new KeyRefreshStatus(trigger, succeeded, _timeProvider.GetUtcNow(), _consecutiveFailures, errorType);
-            _timer?.Change(NextRefreshDelay(succeeded, result.IsEmpty), Timeout.InfiniteTimeSpan);
-        }
+            _lastRefresh = new KeyRefreshStatus(trigger, succeeded, _timeProvider.GetUtcNow(), failures, errorType);
+            _timer?.Change(NextRefreshDelay(succeeded, result.IsEmpty, failures), Timeout.InfiniteTimeSpan);
+        });
 
         return result;
     }
 
-    private TimeSpan NextRefreshDelay(bool succeeded, bool noKeys)
+    private TimeSpan NextRefreshDelay(bool succeeded, bool noKeys, int failures)
     {
         if (succeeded)
         {
@@ -256,9 +250,7 @@ internal sealed class SigningKeyManager : IDisposable
         }
 
         // Without any key every call fails: retry soon, backing off to the minimum interval.
-        var exponent = Math.Min(_consecutiveFailures - 1, 16);
-        var delay = FirstRetryWithoutKeys * Math.Pow(2, exponent);
-        return delay < _issuer.MinimumRefreshInterval ? delay : _issuer.MinimumRefreshInterval;
+        return RefreshGate.Backoff(failures, FirstRetryWithoutKeys, _issuer.MinimumRefreshInterval);
     }
 
     private void OnTimer() => _ = RefreshAsync(RefreshTrigger.Scheduled);
@@ -273,7 +265,7 @@ internal sealed class SigningKeyManager : IDisposable
 
     public void Dispose()
     {
-        lock (_gate)
+        lock (_gate.Lock)
         {
             _disposed = true;
             _timer?.Dispose();
