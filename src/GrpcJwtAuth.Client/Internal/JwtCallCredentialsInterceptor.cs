@@ -39,9 +39,7 @@ internal sealed class JwtCallCredentialsInterceptor(
             return call;
         }
 
-        var retrying = new RetryingUnaryCall<TRequest, TResponse>(this, request, context, continuation, call, attacher);
-        return new AsyncUnaryCall<TResponse>(
-            retrying.ResponseAsync, retrying.ResponseHeadersAsync(), retrying.GetStatus, retrying.GetTrailers, retrying.Dispose);
+        return RetryingUnaryCall<TRequest, TResponse>.Start(this, request, context, continuation, call, attacher);
     }
 
     public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
@@ -138,20 +136,39 @@ internal sealed class JwtCallCredentialsInterceptor(
         where TResponse : class
         => context.Options.Headers?.Get(TokenAttacher.HeaderName) is not null;
 
-    /// <summary>One unary call that may be retried once; status, trailers and headers come from the last attempt.</summary>
+    /// <summary>
+    /// One unary call that may be retried once. Its status, trailers and response headers are those of the attempt
+    /// that delivers the response: the retry once it has started, else the first attempt.
+    /// </summary>
+    /// <remarks>
+    /// Headers asked for while the first attempt runs are that attempt's, as the server sends them. Nothing seen from
+    /// here tells them from those of a trailers-only rejection: grpc-dotnet completes the headers of such a response
+    /// (its trailers, less grpc-status and grpc-message) before it fails the call. So a caller who asked that early
+    /// and is then retried has the rejected attempt's headers. Asked for once the first attempt has ended, the
+    /// headers wait for the decision to retry, then are the retry's (as soon as the server sends them) or the first
+    /// attempt's.
+    /// </remarks>
     private sealed class RetryingUnaryCall<TRequest, TResponse>
         where TRequest : class
         where TResponse : class
     {
+        private readonly Lock _gate = new();
+        private readonly TaskCompletionSource<TResponse> _response = new();
         private readonly JwtCallCredentialsInterceptor _interceptor;
         private readonly TRequest _request;
         private readonly ClientInterceptorContext<TRequest, TResponse> _context;
         private readonly AsyncUnaryCallContinuation<TRequest, TResponse> _continuation;
         private readonly TokenAttacher _firstAttacher;
-        private AsyncUnaryCall<TResponse> _current;
-        private AsyncUnaryCall<TResponse>? _first;
+        private readonly AsyncUnaryCall<TResponse> _first;
 
-        public RetryingUnaryCall(
+        // Under _gate. _last is the attempt that delivers the response, once known. The sources are made only when
+        // something waits: _lastKnown for headers asked for while a retry is decided, _disposedSignal for a token fetch.
+        private AsyncUnaryCall<TResponse>? _last;
+        private TaskCompletionSource<AsyncUnaryCall<TResponse>>? _lastKnown;
+        private TaskCompletionSource? _disposedSignal;
+        private bool _disposed;
+
+        private RetryingUnaryCall(
             JwtCallCredentialsInterceptor interceptor,
             TRequest request,
             ClientInterceptorContext<TRequest, TResponse> context,
@@ -163,51 +180,225 @@ internal sealed class JwtCallCredentialsInterceptor(
             _request = request;
             _context = context;
             _continuation = continuation;
-            _current = first;
+            _first = first;
             _firstAttacher = attacher;
-            ResponseAsync = RunAsync();
         }
 
-        public Task<TResponse> ResponseAsync { get; }
+        private AsyncUnaryCall<TResponse> Last => Volatile.Read(ref _last) ?? _first;
 
-        public async Task<Metadata> ResponseHeadersAsync()
+        public static AsyncUnaryCall<TResponse> Start(
+            JwtCallCredentialsInterceptor interceptor,
+            TRequest request,
+            ClientInterceptorContext<TRequest, TResponse> context,
+            AsyncUnaryCallContinuation<TRequest, TResponse> continuation,
+            AsyncUnaryCall<TResponse> first,
+            TokenAttacher attacher)
+        {
+            var call = new RetryingUnaryCall<TRequest, TResponse>(interceptor, request, context, continuation, first, attacher);
+            _ = call.RunAsync();
+
+            // Headers are looked up each time they are asked for (as grpc-dotnet does), not once when the call starts.
+            return new AsyncUnaryCall<TResponse>(
+                call._response.Task,
+                static state => ((RetryingUnaryCall<TRequest, TResponse>)state).ResponseHeadersAsync(),
+                static state => ((RetryingUnaryCall<TRequest, TResponse>)state).Last.GetStatus(),
+                static state => ((RetryingUnaryCall<TRequest, TResponse>)state).Last.GetTrailers(),
+                static state => ((RetryingUnaryCall<TRequest, TResponse>)state).Dispose(),
+                call);
+        }
+
+        private Task<Metadata> ResponseHeadersAsync()
+        {
+            if (!_first.ResponseAsync.IsCompleted)
+            {
+                return ObservingResponseOnFailure(_first.ResponseHeadersAsync);
+            }
+
+            TaskCompletionSource<AsyncUnaryCall<TResponse>> lastKnown;
+            lock (_gate)
+            {
+                if (_last is { } last)
+                {
+                    return ObservingResponseOnFailure(last.ResponseHeadersAsync);
+                }
+
+                lastKnown = _lastKnown ??= new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return ObservingResponseOnFailure(HeadersOfAsync(lastKnown.Task));
+        }
+
+        private void Dispose()
+        {
+            AsyncUnaryCall<TResponse>? retry;
+            TaskCompletionSource? disposedSignal;
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                retry = ReferenceEquals(_last, _first) ? null : _last;
+                disposedSignal = _disposedSignal;
+            }
+
+            _first.Dispose();
+            retry?.Dispose();
+            disposedSignal?.TrySetResult();
+
+            // As grpc-dotnet does for its calls: nobody need observe the failure of a disposed call.
+            Observe(_response.Task);
+        }
+
+        private async Task RunAsync()
         {
             try
             {
-                await ResponseAsync.ConfigureAwait(false);
-            }
-            catch (RpcException)
-            {
-                // Headers of a failed call are still read below.
-            }
+                AsyncUnaryCall<TResponse> retry;
+                try
+                {
+                    var response = await _first.ResponseAsync.ConfigureAwait(false);
+                    Settle(_first);
+                    _response.TrySetResult(response);
+                    return;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
+                {
+                    retry = StartRetry(await FreshTokenAsync(ex).ConfigureAwait(false), ex);
+                }
 
-            return await _current.ResponseHeadersAsync.ConfigureAwait(false);
+                _response.TrySetResult(await retry.ResponseAsync.ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                Settle(_first);
+                Fail(ex);
+            }
         }
 
-        public Status GetStatus() => _current.GetStatus();
-
-        public Metadata GetTrailers() => _current.GetTrailers();
-
-        public void Dispose()
+        /// <summary>The token to retry with; rethrows <paramref name="rejection"/> when there is none or the call was disposed meanwhile.</summary>
+        private async Task<AccessToken> FreshTokenAsync(RpcException rejection)
         {
-            _first?.Dispose();
-            _current.Dispose();
+            var fetch = _interceptor.FreshTokenForRetry(_context, _firstAttacher, rejection);
+            if (fetch.IsCompleted)
+            {
+                return await fetch.ConfigureAwait(false);
+            }
+
+            var pending = fetch.AsTask();
+            Task disposed;
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    Observe(pending);
+                    throw rejection;
+                }
+
+                disposed = (_disposedSignal ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            if (await Task.WhenAny(pending, disposed).ConfigureAwait(false) != pending)
+            {
+                Observe(pending);
+                throw rejection;
+            }
+
+            return await pending.ConfigureAwait(false);
         }
 
-        private async Task<TResponse> RunAsync()
+        private AsyncUnaryCall<TResponse> StartRetry(AccessToken fresh, RpcException rejection)
         {
-            try
+            var retry = _continuation(_request, WithToken(_context, _interceptor.NewAttacher(fresh)));
+            if (!Settle(retry))
             {
-                return await _current.ResponseAsync.ConfigureAwait(false);
+                // Disposed while the retry was being started.
+                retry.Dispose();
+                throw rejection;
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
+
+            return retry;
+        }
+
+        /// <summary>
+        /// Makes <paramref name="attempt"/> the one that delivers the response, unless one already is. A retry is
+        /// refused once the call has been disposed.
+        /// </summary>
+        private bool Settle(AsyncUnaryCall<TResponse> attempt)
+        {
+            TaskCompletionSource<AsyncUnaryCall<TResponse>>? lastKnown;
+            lock (_gate)
             {
-                var fresh = await _interceptor.FreshTokenForRetry(_context, _firstAttacher, ex).ConfigureAwait(false);
-                var retry = _continuation(_request, WithToken(_context, _interceptor.NewAttacher(fresh)));
-                _first = _current;
-                _current = retry;
-                return await retry.ResponseAsync.ConfigureAwait(false);
+                if (_last is not null || (_disposed && !ReferenceEquals(attempt, _first)))
+                {
+                    return false;
+                }
+
+                _last = attempt;
+                lastKnown = _lastKnown;
             }
+
+            lastKnown?.TrySetResult(attempt);
+            return true;
+        }
+
+        /// <summary>Ends the call as its last attempt ended, observing cancellation-like failures as grpc-dotnet does.</summary>
+        private void Fail(Exception exception)
+        {
+            if (exception is OperationCanceledException canceled)
+            {
+                _response.TrySetCanceled(canceled.CancellationToken);
+                return;
+            }
+
+            _response.TrySetException(exception);
+            if (exception is RpcException { StatusCode: StatusCode.Cancelled or StatusCode.DeadlineExceeded })
+            {
+                Observe(_response.Task);
+            }
+        }
+
+        /// <summary>
+        /// <paramref name="headers"/>, whose failure is observed and then also that of the response: the caller is
+        /// unlikely to look at both (grpc-dotnet does the same).
+        /// </summary>
+        private Task<Metadata> ObservingResponseOnFailure(Task<Metadata> headers)
+        {
+            if (!headers.IsCompletedSuccessfully)
+            {
+                _ = headers.ContinueWith(
+                    static (headers, response) =>
+                    {
+                        _ = headers.Exception;
+                        Observe((Task)response!);
+                    },
+                    _response.Task,
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+
+            return headers;
+        }
+
+        private static async Task<Metadata> HeadersOfAsync(Task<AsyncUnaryCall<TResponse>> attempt) =>
+            await (await attempt.ConfigureAwait(false)).ResponseHeadersAsync.ConfigureAwait(false);
+
+        private static void Observe(Task task)
+        {
+            if (task.IsCompleted)
+            {
+                _ = task.Exception;
+                return;
+            }
+
+            _ = task.ContinueWith(
+                static task => _ = task.Exception,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
     }
 }

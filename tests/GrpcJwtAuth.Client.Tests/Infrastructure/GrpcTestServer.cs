@@ -21,8 +21,9 @@ internal sealed record ReceivedCall(string Method, IReadOnlyList<string> Authori
 /// The test service (<see cref="TestMethods"/>) on an in-process Kestrel with two HTTP/2 endpoints on 127.0.0.1,
 /// port 0: TLS with an in-memory certificate that clients pin, and plaintext (h2c). A call is let through when it
 /// carries exactly one <c>authorization</c> value and that value was not rejected with <see cref="Reject"/>;
-/// otherwise it fails with <c>Unauthenticated</c>. Every call is recorded. Shared by the tests of one class
-/// (xunit runs them one at a time); each test starts with <see cref="Reset"/>.
+/// otherwise it fails with <c>Unauthenticated</c> before sending anything else (a trailers-only response, with the
+/// trailer <c>x-stage: rejected</c>). Every call is recorded. Shared by the tests of one class (xunit runs them one
+/// at a time); each test starts with <see cref="Reset"/>.
 /// </summary>
 public sealed class GrpcTestServer : IAsyncLifetime
 {
@@ -76,12 +77,21 @@ public sealed class GrpcTestServer : IAsyncLifetime
         _certificate.Dispose();
     }
 
-    /// <summary>Forgets recorded calls and rejected tokens.</summary>
+    /// <summary>Forgets recorded calls and rejected tokens, and lets a held <see cref="TestMethods.HeadersFirst"/> call answer.</summary>
     public void Reset()
     {
         _state.Calls.Clear();
         _state.Rejected.Clear();
+        _state.Hold?.Release();
+        _state.Hold = null;
     }
+
+    /// <summary>
+    /// An admitted <see cref="TestMethods.HeadersFirst"/> call sends the response headers <c>x-stage: headers</c> and
+    /// <c>x-call: N</c> (its number among the calls received, from 1), then waits for <see cref="HeldCall.Release"/>
+    /// (or for the call to end) before it answers.
+    /// </summary>
+    internal HeldCall HoldAfterHeaders() => _state.Hold = new HeldCall();
 
     /// <summary>Calls carrying <c>Bearer {token}</c> fail with <c>Unauthenticated</c>.</summary>
     public void Reject(params string[] tokens)
@@ -113,14 +123,59 @@ public sealed class GrpcTestServer : IAsyncLifetime
 
         public ConcurrentDictionary<string, byte> Rejected { get; } = new(StringComparer.Ordinal);
 
-        public void Admit(ServerCallContext context)
+        public HeldCall? Hold { get; set; }
+
+        /// <summary>Records the call and returns its number (from 1), or throws <c>Unauthenticated</c>.</summary>
+        public int Admit(ServerCallContext context)
         {
             var authorization = context.RequestHeaders.Where(entry => entry.Key == "authorization").Select(entry => entry.Value).ToArray();
             Calls.Enqueue(new ReceivedCall(context.Method, authorization, context.GetHttpContext().Request.IsHttps));
+            var number = Calls.Count;
             if (authorization.Length != 1 || Rejected.ContainsKey(authorization[0]))
             {
-                throw new RpcException(new Status(StatusCode.Unauthenticated, "token rejected by the test server"));
+                throw new RpcException(
+                    new Status(StatusCode.Unauthenticated, "token rejected by the test server"),
+                    new Metadata { { "x-stage", "rejected" } });
             }
+
+            return number;
+        }
+    }
+
+    /// <summary>The <see cref="TestMethods.HeadersFirst"/> calls held after their headers, until released.</summary>
+    internal sealed class HeldCall
+    {
+        private readonly TaskCompletionSource _headersSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when an admitted call has sent its headers; fails the test after 10 s.</summary>
+        public Task HeadersSent => _headersSent.Task.DefaultTimeout();
+
+        /// <summary>Completes when a held call ended (the client cancelled it) before it was released; fails the test after 10 s.</summary>
+        public Task Abandoned => _abandoned.Task.DefaultTimeout();
+
+        public void Release() => _released.TrySetResult();
+
+        internal async Task<string> AnswerAsync(int number, string request, ServerCallContext context)
+        {
+            await context.WriteResponseHeadersAsync(new Metadata
+            {
+                { "x-stage", "headers" },
+                { "x-call", number.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            });
+            _headersSent.TrySetResult();
+            try
+            {
+                await _released.Task.WaitAsync(context.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                _abandoned.TrySetResult();
+                throw;
+            }
+
+            return $"hello {request}";
         }
     }
 
@@ -130,6 +185,13 @@ public sealed class GrpcTestServer : IAsyncLifetime
         {
             state.Admit(context);
             return Task.FromResult($"hello {request}");
+        }
+
+        public Task<string> HeadersFirst(string request, ServerCallContext context)
+        {
+            var number = state.Admit(context);
+            var hold = state.Hold ?? throw new InvalidOperationException("Call HoldAfterHeaders() first.");
+            return hold.AnswerAsync(number, request, context);
         }
 
         public async Task ServerStreaming(string request, IServerStreamWriter<string> responses, ServerCallContext context)
@@ -145,6 +207,7 @@ public sealed class GrpcTestServer : IAsyncLifetime
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ProbeService> context)
         {
             context.AddUnaryMethod(TestMethods.Unary, [], (service, request, callContext) => service.Unary(request, callContext));
+            context.AddUnaryMethod(TestMethods.HeadersFirst, [], (service, request, callContext) => service.HeadersFirst(request, callContext));
             context.AddServerStreamingMethod(
                 TestMethods.ServerStreaming, [], (service, request, responses, callContext) => service.ServerStreaming(request, responses, callContext));
         }
@@ -171,6 +234,9 @@ internal sealed class ProbeClient : ClientBase<ProbeClient>
 
     public AsyncUnaryCall<string> UnaryAsync(string request, CallOptions options = default) =>
         CallInvoker.AsyncUnaryCall(TestMethods.Unary, null, options, request);
+
+    public AsyncUnaryCall<string> HeadersFirstAsync(string request, CallOptions options = default) =>
+        CallInvoker.AsyncUnaryCall(TestMethods.HeadersFirst, null, options, request);
 
     public string Unary(string request, CallOptions options = default) =>
         CallInvoker.BlockingUnaryCall(TestMethods.Unary, null, options, request);

@@ -14,6 +14,9 @@ internal static class TestMethods
 
     public static readonly Method<string, string> Unary = new(MethodType.Unary, ServiceName, "Unary", Utf8, Utf8);
 
+    /// <summary>A unary method whose server sends response headers before it answers (see <c>GrpcTestServer.HoldAfterHeaders</c>).</summary>
+    public static readonly Method<string, string> HeadersFirst = new(MethodType.Unary, ServiceName, "HeadersFirst", Utf8, Utf8);
+
     public static readonly Method<string, string> ServerStreaming = new(MethodType.ServerStreaming, ServiceName, "ServerStreaming", Utf8, Utf8);
 
     public static readonly Method<string, string> ClientStreaming = new(MethodType.ClientStreaming, ServiceName, "ClientStreaming", Utf8, Utf8);

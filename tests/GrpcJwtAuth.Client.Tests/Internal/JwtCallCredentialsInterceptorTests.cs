@@ -273,6 +273,34 @@ public sealed class JwtCallCredentialsInterceptorTests
     }
 
     [Fact]
+    public async Task AsyncUnaryCall_DisposedWhileFetchingAFreshToken_SendsNoRetryAndEndsWithTheRejection()
+    {
+        _transport.Respond = attempt => attempt.Number == 1 ? StatusCode.Unauthenticated : StatusCode.OK;
+        _source.Does(call =>
+        {
+            if (call.Number == 1)
+            {
+                call.Complete(FakeTokenSource.DefaultLifetime);
+            }
+        });
+        var interceptor = CreateInterceptor();
+        var call = interceptor.AsyncUnaryCall("hi", FakeTransport.Context(), _transport.UnaryCall);
+        var fetch = await _source.WaitForCallAsync(2);
+
+        call.Dispose();
+
+        var failure = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.DefaultTimeout());
+        Assert.Equal(StatusCode.Unauthenticated, failure.StatusCode);
+        Assert.Equal("attempt 1", failure.Status.Detail);
+        Assert.Equal(StatusCode.Unauthenticated, call.GetStatus().StatusCode);
+        Assert.Equal("1", (await call.ResponseHeadersAsync.DefaultTimeout()).GetValue("attempt"));
+        fetch.Complete(FakeTokenSource.DefaultLifetime);
+        await fetch.Task.DefaultTimeout();
+        Assert.Single(_transport.Attempts);
+        Assert.Equal(1, _transport.Disposed);
+    }
+
+    [Fact]
     public async Task AsyncUnaryCall_FailedCall_HeadersAreStillAvailable()
     {
         _transport.Respond = _ => StatusCode.PermissionDenied;
