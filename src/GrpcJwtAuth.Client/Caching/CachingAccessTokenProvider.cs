@@ -121,9 +121,17 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
 
         if (now < _retryAfter)
         {
+            // The same kind as the failure that caused the wait, so a call gets the same status either way.
+            var last = _lastFailure as AccessTokenException;
             throw new AccessTokenException(
-                $"No valid access token: the last attempt failed ({_gate.ConsecutiveFailures} in a row) and the next is allowed after {_retryAfter:O}.",
-                _lastFailure);
+                last?.Failure ?? AccessTokenFailure.Unknown,
+                $"No valid access token: the last attempt failed ({_gate.ConsecutiveFailures} in a row) and the next is allowed after {_retryAfter:O}." +
+                (last is null ? string.Empty : $" It failed with: {last.Message}"),
+                _lastFailure)
+            {
+                Error = last?.Error,
+                ErrorDescription = last?.ErrorDescription,
+            };
         }
 
         return true;
@@ -154,14 +162,15 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
                 cancelled =>
                 {
                     errorType = Metrics.TimeoutError;
-                    return new AccessTokenException($"Getting an access token took longer than {_options.FetchTimeout}.", cancelled);
+                    return new AccessTokenException(AccessTokenFailure.Unavailable, $"Getting an access token took longer than {_options.FetchTimeout}.", cancelled);
                 }).ConfigureAwait(false);
 
             var now = _timeProvider.GetUtcNow();
             if (token is null || token.ExpiresAt <= now + _options.MinimumRemainingLifetime)
             {
                 errorType = Metrics.UnusableTokenError;
-                throw new AccessTokenException("The token source returned a token that is already expired or about to expire.");
+                throw new AccessTokenException(
+                    AccessTokenFailure.InvalidResponse, "The token source returned a token that is already expired or about to expire.");
             }
 
             var entry = new Entry(token, now, RefreshAt(token, now), token.ExpiresAt - _options.MinimumRemainingLifetime, force);

@@ -356,6 +356,37 @@ public sealed class CachingAccessTokenProviderTests
         Assert.Same(refused, failure);
     }
 
+    [Theory]
+    [InlineData(AccessTokenFailure.Refused)]
+    [InlineData(AccessTokenFailure.Unavailable)]
+    public async Task GetTokenAsync_DuringTheBackoff_FailsWithTheKindAndCauseOfTheLastFailure(AccessTokenFailure kind)
+    {
+        _source.Throws(new AccessTokenException(kind, "The token endpoint refused the request (HTTP 400): invalid_client.") { Error = "invalid_client" });
+        var cache = CreateCache();
+        await Assert.ThrowsAsync<AccessTokenException>(() => cache.GetTokenAsync().AsTask());
+
+        var fast = await Assert.ThrowsAsync<AccessTokenException>(() => cache.GetTokenAsync().AsTask());
+
+        Assert.Equal(1, _source.Calls);
+        Assert.Equal(kind, fast.Failure);
+        Assert.Equal("invalid_client", fast.Error);
+        Assert.Contains("It failed with: The token endpoint refused the request (HTTP 400): invalid_client.", fast.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_SourceTimesOut_IsUnavailable()
+    {
+        _source.Blocks();
+        var cache = CreateCache();
+        var pending = cache.GetTokenAsync().AsTask();
+        await _source.NextCallAsync();
+
+        _time.Advance(new TokenCacheOptions().FetchTimeout);
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => pending.DefaultTimeout());
+        Assert.Equal(AccessTokenFailure.Unavailable, failure.Failure);
+    }
+
     [Fact]
     public async Task GetTokenAsync_SourceThrowsOtherException_WrapsItNamingOnlyItsType()
     {
