@@ -13,7 +13,11 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers token sources and attaches tokens to clients made by the gRPC client factory.</summary>
 public static class JwtCallCredentialsServiceCollectionExtensions
 {
-    /// <summary>The named <see cref="HttpClient"/> that talks to token endpoints and discovery documents.</summary>
+    /// <summary>
+    /// The named <see cref="HttpClient"/> that talks to token endpoints and discovery documents. Its request logging is
+    /// removed: Microsoft.Extensions.Http hands header values, the client's Basic credentials among them, unredacted to
+    /// structured log sinks.
+    /// </summary>
     public const string TokenEndpointHttpClientName = "GrpcJwtAuth.Client.TokenEndpoint";
 
     /// <summary>
@@ -101,7 +105,7 @@ public static class JwtCallCredentialsServiceCollectionExtensions
 
         var options = new ClientCredentialsOptions();
         configure(options);
-        services.AddHttpClient(TokenEndpointHttpClientName);
+        services.AddHttpClient(TokenEndpointHttpClientName).RemoveAllLoggers();
         return services.AddCachedTokenProvider(
             sp => new ClientCredentialsTokenProvider(
                 () => sp.GetRequiredService<IHttpClientFactory>().CreateClient(TokenEndpointHttpClientName),

@@ -18,8 +18,9 @@ internal static class ClientKeyFiles
             rsa.ImportFromPem(pem);
             return new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = keyId }, SecurityAlgorithms.RsaSha256);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
+            // ArgumentException: no RSA PEM label; CryptographicException: a PKCS#8 "PRIVATE KEY" holding another algorithm.
             rsa.Dispose();
         }
 
@@ -36,7 +37,7 @@ internal static class ClientKeyFiles
             };
             return new SigningCredentials(new ECDsaSecurityKey(ec) { KeyId = keyId }, algorithm);
         }
-        catch (ArgumentException ex) when (!ex.Message.StartsWith(settingPrefix, StringComparison.Ordinal))
+        catch (Exception ex) when (ex is CryptographicException || (ex is ArgumentException && !ex.Message.StartsWith(settingPrefix, StringComparison.Ordinal)))
         {
             ec.Dispose();
             throw new ArgumentException($"{settingPrefix}ClientAssertionKeyPath '{path}' holds no PEM RSA or EC private key.");

@@ -41,7 +41,10 @@ internal static class NamedTokenClients
         services.AddSingleton<IValidateOptions<TOptions>>(new Validator<TOptions>(name));
 
         var httpClientName = HttpClientName(name);
-        services.AddHttpClient(httpClientName);
+
+        // Microsoft.Extensions.Http redacts header values in the log message but hands them as they are to structured
+        // sinks (HttpHeadersLogValue): at Trace, the Basic header would reach the logs.
+        services.AddHttpClient(httpClientName).RemoveAllLoggers();
 
         // After every Configure, so that a primary handler the app sets for this client gets the certificate too.
         services.AddOptions<Microsoft.Extensions.Http.HttpClientFactoryOptions>(httpClientName)

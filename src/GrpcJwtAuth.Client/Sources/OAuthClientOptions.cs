@@ -106,7 +106,8 @@ public abstract class OAuthClientOptions
 
     /// <summary>
     /// With the DI registrations: the named <see cref="HttpClient"/> that talks to the token endpoint. Set it to share
-    /// one client you configure yourself (trust, proxy, a client certificate on its handler). Defaults to
+    /// one client you configure yourself (trust, proxy, a client certificate on its handler); call
+    /// <c>RemoveAllLoggers()</c> on it, as the default client does, or its Trace logs carry the Basic header. Defaults to
     /// <c>GrpcJwtAuth.Client.TokenEndpoint.&lt;client name&gt;</c>.
     /// </summary>
     public string? HttpClientName { get; set; }

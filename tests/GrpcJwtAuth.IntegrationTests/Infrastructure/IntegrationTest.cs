@@ -21,5 +21,6 @@ public abstract class IntegrationTest : OwningTest
 
     protected async Task<KeyServer> StartKeyServerAsync(params TestSigningKey[] keys) => Own(await KeyServer.StartAsync(keys));
 
-    protected async Task<TokenServer> StartTokenServerAsync(Func<TokenRequest, string> mint) => Own(await TokenServer.StartAsync(mint));
+    protected async Task<TokenServer> StartTokenServerAsync(Func<TokenRequest, string> mint, TokenServerOptions? options = null) =>
+        Own(await TokenServer.StartAsync(mint, options));
 }
