@@ -91,15 +91,14 @@ internal sealed class CallerTokenExchanger : IAccessTokenProvider
         try
         {
             var token = await _client.ExchangeAsync(caller.Value, CancellationToken.None).ConfigureAwait(false);
-            var until = (token.ExpiresAt < caller.ExpiresAt ? token.ExpiresAt : caller.ExpiresAt) - RefreshBeforeExpiry;
-            if (until <= _timeProvider.GetUtcNow())
+            if (token.ExpiresAt <= _timeProvider.GetUtcNow())
             {
-                throw new AccessTokenException(
-                    AccessTokenFailure.InvalidResponse, "The exchanged token, or the caller's token, expires too soon to be used.");
+                throw new AccessTokenException(AccessTokenFailure.InvalidResponse, "The token endpoint issued an exchanged token that has already expired.");
             }
 
-            // Set before the task completes, so whoever sees it completed sees this too.
-            entry.UsableUntil = until;
+            // Set before the task completes, so whoever sees it completed sees this too. Already past when either token
+            // is about to expire: this call uses the token, the next exchanges again.
+            entry.UsableUntil = (token.ExpiresAt < caller.ExpiresAt ? token.ExpiresAt : caller.ExpiresAt) - RefreshBeforeExpiry;
             return token;
         }
         catch
