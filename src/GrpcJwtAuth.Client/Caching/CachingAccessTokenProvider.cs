@@ -173,7 +173,10 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
                     AccessTokenFailure.InvalidResponse, "The token source returned a token that is already expired or about to expire.");
             }
 
-            var entry = new Entry(token, now, RefreshAt(token, now), token.ExpiresAt - _options.MinimumRemainingLifetime, force);
+            // The refresh is never planned after the token stops being usable, whatever the settings and lifetime.
+            var usableUntil = token.ExpiresAt - _options.MinimumRemainingLifetime;
+            var refreshAt = RefreshAt(token, now);
+            var entry = new Entry(token, now, refreshAt < usableUntil ? refreshAt : usableUntil, usableUntil, force);
             _gate.Finish(succeeded: true, _ =>
             {
                 _entry = entry;

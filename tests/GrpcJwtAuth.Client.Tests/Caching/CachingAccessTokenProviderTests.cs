@@ -289,6 +289,26 @@ public sealed class CachingAccessTokenProviderTests
     }
 
     [Fact]
+    public async Task GetTokenAsync_MinimumRemainingLifetimeLongerThanRefreshBeforeExpiry_IsStillNeverCrossed()
+    {
+        var cache = CreateCache(options =>
+        {
+            options.MinimumRemainingLifetime = TimeSpan.FromMinutes(2);
+            options.RefreshBeforeExpiry = TimeSpan.FromMinutes(1);
+            options.RefreshJitter = TimeSpan.Zero;
+        });
+        var first = await cache.GetTokenAsync().DefaultTimeout();
+        _source.Throws(new HttpRequestException("token endpoint down"));
+
+        // Expiry at 10:00: usable until 08:00, although the refresh would otherwise be planned for 09:00.
+        _time.SetUtcNow(Start + TimeSpan.FromMinutes(8));
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => cache.GetTokenAsync().AsTask());
+
+        Assert.DoesNotContain(first.Value, failure.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _source.Calls);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_TokenWithinMinimumRemainingLifetimeWhileRefreshRuns_WaitsForTheNewToken()
     {
         var cache = CreateCache(options => options.FetchTimeout = TimeSpan.FromMinutes(5));
