@@ -81,6 +81,11 @@ public static class JwtCallCredentialsServiceCollectionExtensions
             builder.ConfigureChannel(channel => channel.UnsafeUseInsecureChannelCallCredentials = true);
         }
 
+        // The default HTTP loggers would hand the authorization header to structured sinks: log without headers.
+        var category = $"System.Net.Http.HttpClient.{builder.Name}.ClientHandler";
+        builder.RemoveAllLoggers().AddLogger(
+            services => new HeaderFreeHttpClientLogger(services.GetRequiredService<ILoggerFactory>().CreateLogger(category)));
+
         return builder;
     }
 

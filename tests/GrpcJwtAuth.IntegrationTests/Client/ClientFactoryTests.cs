@@ -104,6 +104,25 @@ public class ClientFactoryTests : IntegrationTest
         Assert.Equal(4, server.Entries.Total);
     }
 
+    [Fact]
+    public async Task Client_from_the_factory_logs_its_HTTP_requests_at_Trace_without_the_token()
+    {
+        var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
+        var token = Tokens.Create(TestKeys.Primary, subject: "logged");
+        var services = ClientServices(server);
+        services.AddAccessTokenProvider((_, _) => ValueTask.FromResult(new AccessToken(token, DateTimeOffset.UtcNow + TimeSpan.FromMinutes(5))));
+        await using var provider = services.BuildServiceProvider();
+
+        await provider.GetRequiredService<Probe.ProbeClient>().CallUnaryAsync(new CallOptions());
+
+        // The client's HTTP requests are still logged, with their method, address and status, but no header values:
+        // Microsoft.Extensions.Http's own loggers pass them unredacted to structured sinks.
+        var http = server.Logs.Records.Where(record => record.Category?.StartsWith("System.Net.Http.HttpClient.", StringComparison.Ordinal) == true).ToList();
+        Assert.Contains(http, record => record.Message.Contains("/test.Probe/Unary", StringComparison.Ordinal));
+        Assert.DoesNotContain(http, record => LogCapture.Describe(record).Contains(token, StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Logs.Records, record => LogCapture.Describe(record).Contains(token, StringComparison.Ordinal));
+    }
+
     /// <summary>Logging into the server's capture and a Probe client pinned to the server's certificate, with tokens.</summary>
     private static ServiceCollection ClientServices(GrpcTestServer server)
     {

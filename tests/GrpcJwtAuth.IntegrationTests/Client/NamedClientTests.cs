@@ -535,8 +535,9 @@ public sealed class NamedClientTests : IntegrationTest
         var logs = server.Logs.Records.Concat(tokenServer.Logs.Records).Select(LogCapture.Describe).ToList();
         Assert.NotEmpty(logs);
 
-        // The capture saw HttpClient header logs at Trace (the gRPC client's); the token endpoint's client logs none.
-        Assert.Contains(server.Logs.Records, record => record.Category == "System.Net.Http.HttpClient.orders.ClientHandler" && record.Id.Name == "RequestHeader");
+        // The capture saw the gRPC client's HTTP requests (without headers); the token endpoint's client logs none.
+        Assert.Contains(server.Logs.Records, record => record.Category == "System.Net.Http.HttpClient.orders.ClientHandler" && record.Id.Name == "RequestStart");
+        Assert.DoesNotContain(server.Logs.Records, record => record.Id.Name is "RequestHeader" or "ResponseHeader");
         Assert.DoesNotContain(server.Logs.Records, record => record.Category!.StartsWith("System.Net.Http.HttpClient.GrpcJwtAuth.", StringComparison.Ordinal));
         var leaks = texts.Concat(logs).Where(text => secrets.Any(secret => text.Contains(secret, StringComparison.Ordinal))).ToList();
         Assert.True(leaks.Count == 0, string.Join("\n-----\n", leaks));
