@@ -277,6 +277,19 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTokenAsync_EndpointWithUserInfoAndQuery_ErrorsShowNeither()
+    {
+        var port = TokenEndpointServer.ClosedPort();
+        var provider = CreateProvider(options => options.TokenEndpoint = $"http://robot:hunter2@127.0.0.1:{port}/token?api-key=k3y");
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
+
+        Assert.Contains($"http://127.0.0.1:{port}/token could not be reached", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("k3y", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_EndpointUnreachable_IsUnavailable()
     {
         var provider = CreateProvider(options => options.TokenEndpoint = $"http://127.0.0.1:{TokenEndpointServer.ClosedPort()}/token");
