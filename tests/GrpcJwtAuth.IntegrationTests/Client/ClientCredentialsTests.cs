@@ -98,7 +98,7 @@ public class ClientCredentialsTests : IntegrationTest
     {
         var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
         var tokenServer = await StartTokenServerAsync(MintForClient);
-        var unreachable = $"https://127.0.0.1:{ClosedPort()}/connect/token";
+        var unreachable = $"https://127.0.0.1:{TokenServer.ClosedPort()}/connect/token";
         var services = ClientServices(server, tokenServer, options =>
         {
             options.TokenEndpoint = unreachable;
@@ -114,15 +114,6 @@ public class ClientCredentialsTests : IntegrationTest
         Assert.StartsWith($"No access token: The token endpoint {unreachable} could not be reached", failure.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain(TokenServer.ClientSecret, failure.ToString(), StringComparison.Ordinal);
         Assert.Equal(0, server.Requests.Total);
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private static string MintForClient(TokenRequest request) =>

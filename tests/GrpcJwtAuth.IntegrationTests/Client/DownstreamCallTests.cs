@@ -159,7 +159,7 @@ public class DownstreamCallTests : IntegrationTest
     {
         var downstream = await StartServerAsync(InventoryOptions);
         var tokenServer = await StartTokenServerAsync(Exchange);
-        var upstream = await StartUpstreamAsync(downstream, tokenServer, tokenEndpoint: "https://127.0.0.1:1/connect/token");
+        var upstream = await StartUpstreamAsync(downstream, tokenServer, tokenEndpoint: $"https://127.0.0.1:{TokenServer.ClosedPort()}/connect/token");
 
         var failure = await Assert.ThrowsAsync<RpcException>(() => Relay(upstream, "exchange", Tokens.Create(TestKeys.Primary)));
 

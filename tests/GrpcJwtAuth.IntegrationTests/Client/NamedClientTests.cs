@@ -340,7 +340,7 @@ public sealed class NamedClientTests : IntegrationTest
     {
         var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
         var tokenServer = await StartTokenServerAsync(Mint);
-        var unreachable = $"https://127.0.0.1:{ClosedPort()}/connect/token";
+        var unreachable = $"https://127.0.0.1:{TokenServer.ClosedPort()}/connect/token";
         var services = ClientServices(server, Settings(
             "orders", tokenServer, TokenServer.ClientId, ("TokenEndpoint", unreachable), ("ClientSecret", TokenServer.ClientSecret)));
         AddNamedClient(services, "orders", server, tokenServer);
@@ -494,7 +494,7 @@ public sealed class NamedClientTests : IntegrationTest
         var services = ClientServices(server, [
             .. Settings("orders", tokenServer, OrdersClientId, ("ClientSecret", TokenServer.ClientSecret)),
             .. Settings("billing", tokenServer, BillingClientId, ("ClientAuthentication", "RequestBody"), ("ClientSecret", wrongSecret)),
-            .. Settings("reports", tokenServer, "reports-client", ("TokenEndpoint", $"https://127.0.0.1:{ClosedPort()}/connect/token"), ("ClientSecret", TokenServer.ClientSecret)),
+            .. Settings("reports", tokenServer, "reports-client", ("TokenEndpoint", $"https://127.0.0.1:{TokenServer.ClosedPort()}/connect/token"), ("ClientSecret", TokenServer.ClientSecret)),
         ]);
         AddNamedClient(services, "orders", server, tokenServer);
         AddNamedClient(services, "billing", server, tokenServer);
@@ -626,15 +626,6 @@ public sealed class NamedClientTests : IntegrationTest
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2", "Client Authentication")], false));
         var now = DateTimeOffset.UtcNow;
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddHours(1));
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>A directory of its own for a test's key files, deleted after the test.</summary>

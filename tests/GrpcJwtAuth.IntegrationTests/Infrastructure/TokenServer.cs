@@ -158,6 +158,16 @@ public sealed class TokenServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A loopback port nothing listens on: bound, read, and closed again. For an unreachable token endpoint.</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_app is not null)
