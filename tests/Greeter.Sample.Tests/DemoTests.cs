@@ -52,7 +52,7 @@ public class DemoTests(DemoRun demo) : IClassFixture<DemoRun>
         { "admin role allowed", StatusCode.OK, "Hello admin Root" },
         { "admin role denied", StatusCode.PermissionDenied, "missing required role" },
         { "missing token", StatusCode.Unauthenticated, MissingToken },
-        { "expired token", StatusCode.Unauthenticated, "token expired" },
+        { "expired token", StatusCode.Unauthenticated, "token expired 10 min ago by the server's clock (allowed skew 30 s)" },
         { "wrong audience", StatusCode.Unauthenticated, "audience not accepted" },
         { "tampered signature", StatusCode.Unauthenticated, "signature invalid" },
         { "server stream", StatusCode.OK, "3 replies" },

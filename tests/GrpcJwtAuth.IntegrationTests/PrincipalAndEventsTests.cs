@@ -340,7 +340,9 @@ public class PrincipalAndEventsTests : IntegrationTest
 
         await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.Bearer(token)), StatusCode.Unauthenticated, reason, token);
 
-        Assert.Equal([(reason, tag, true)], failures);
+        var failure = Assert.Single(failures);
+        Details.AssertMatches(reason, failure.Reason);
+        Assert.Equal((tag, true), (failure.Tag, failure.IsGrpcCall));
         Assert.Equal(0, server.Entries.Total);
     }
 
@@ -364,7 +366,10 @@ public class PrincipalAndEventsTests : IntegrationTest
         await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.None), StatusCode.Unauthenticated, Reason);
         await Rejection.AssertAsync(() => server.Probe.CallDuplexAsync(Auth.Bearer(expired), "a"), StatusCode.Unauthenticated, Reason, expired);
 
-        Assert.Equal([Details.MissingToken, Details.TokenExpired], challenged);
+        Assert.Collection(
+            challenged,
+            reason => Assert.Equal(Details.MissingToken, reason),
+            reason => Details.AssertMatches(Details.TokenExpired, reason));
         Assert.Equal(0, server.Entries.Total);
     }
 

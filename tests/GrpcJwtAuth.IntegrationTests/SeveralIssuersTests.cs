@@ -86,7 +86,9 @@ public class SeveralIssuersTests : IntegrationTest
     public async Task Unknown_iss_and_unlisted_tenant_are_rejected_without_any_fetch()
     {
         var server = await StartAsync();
+        // One call per remote issuer, so each has its keys (its start-up fetch cannot land after the count is read).
         await server.Probe.CallUnaryAsync(Auth.Bearer(UserToken()));
+        await server.Probe.CallUnaryAsync(Auth.Bearer(PartnerToken()));
         await server.Probe.CallUnaryAsync(Auth.Bearer(TenantToken("contoso")));
         var before = (_users.TotalHits, _partner.TotalHits, _tenants.TotalHits);
 

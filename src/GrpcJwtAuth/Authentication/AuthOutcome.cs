@@ -7,7 +7,8 @@ namespace GrpcJwtAuth.Authentication;
 /// What authenticating one request with GrpcJwtAuth found: a caller and the request's own principal (not yet created
 /// when neither an event nor a claims transformation needed it: see <see cref="WithPrincipal"/>); no token
 /// (<see cref="AuthFailure.MissingAuthorization"/>, which on an anonymous method is no failure); or the reason the
-/// token was refused. <see cref="Detail"/> replaces the fixed sentence when an event rejected with its own reason.
+/// token was refused. <see cref="Detail"/> replaces the fixed sentence when an event rejected with its own reason, or
+/// when a time failure says by how much.
 /// </summary>
 internal readonly record struct AuthOutcome(
     AuthFailure Failure, JwtCaller? Caller, ClaimsPrincipal? Principal, string? KeyId, string? Detail = null, string? RejectedToken = null)
@@ -24,7 +25,7 @@ internal readonly record struct AuthOutcome(
     public AuthOutcome WithPrincipal() =>
         Succeeded && Principal is null ? this with { Principal = JwtCallPrincipal.For(Caller!) } : this;
 
-    /// <summary>The status detail the caller gets: an event's reason, or the failure's fixed sentence.</summary>
+    /// <summary>The status detail the caller gets: an event's reason, a time failure's own, or the failure's fixed sentence.</summary>
     public string StatusDetail => Detail ?? AuthFailures.Get(Failure).Status.Detail;
 }
 

@@ -161,7 +161,7 @@ internal sealed class TokenAuthenticator(
         if (check.Failure != AuthFailure.None)
         {
             // The token is kept only for the Debug line that reads its unvalidated claims (never a status or a metric).
-            var failed = AuthOutcome.Fail(check.Failure, check.KeyId, token.Length == header.Length ? header : token.ToString());
+            var failed = AuthOutcome.Fail(check.Failure, check.KeyId, token.Length == header.Length ? header : token.ToString()) with { Detail = check.Detail };
             return events is null ? ValueTask.FromResult(failed) : FailedAsync(events, httpContext, failed);
         }
 
@@ -207,7 +207,7 @@ internal sealed class TokenAuthenticator(
     private static async ValueTask<AuthOutcome> FailedAsync(GrpcJwtAuthEvents events, HttpContext httpContext, AuthOutcome failed)
     {
         var info = AuthFailures.Get(failed.Failure);
-        await events.AuthenticationFailed(new GrpcJwtAuthFailedContext(httpContext, info.Status.Detail, info.Tag)).ConfigureAwait(false);
+        await events.AuthenticationFailed(new GrpcJwtAuthFailedContext(httpContext, failed.StatusDetail, info.Tag)).ConfigureAwait(false);
         return failed;
     }
 

@@ -13,9 +13,12 @@ namespace GrpcJwtAuth.Tokens;
 /// also the issuer and the key set it was validated against, which a cached result stays tied to.
 /// </summary>
 internal readonly record struct TokenCheck(
-    AuthFailure Failure, JwtCaller? Caller, string? KeyId, SigningKeyManager? Issuer = null, SigningKeySet? KeySet = null)
+    AuthFailure Failure, JwtCaller? Caller, string? KeyId, SigningKeyManager? Issuer = null, SigningKeySet? KeySet = null, string? Detail = null)
 {
-    public static TokenCheck Fail(AuthFailure failure, string? keyId = null) => new(failure, null, keyId);
+    /// <param name="failure">Why the token was turned away.</param>
+    /// <param name="keyId">The token's <c>kid</c>, when readable.</param>
+    /// <param name="detail">A status detail of this token's own (times only), replacing the failure's fixed one.</param>
+    public static TokenCheck Fail(AuthFailure failure, string? keyId = null, string? detail = null) => new(failure, null, keyId, Detail: detail);
 }
 
 /// <summary>
@@ -82,7 +85,7 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CompiledAuthOpti
         var lifetime = keys.Issuer.Profile.Lifetime.Check(facts.NotBefore, facts.Expires);
         if (lifetime != AuthFailure.None)
         {
-            return Failed(lifetime, keyId);
+            return ValueTask.FromResult(TokenCheck.Fail(lifetime, keyId, keys.Issuer.Profile.Lifetime.Explain(lifetime, facts.NotBefore, facts.Expires)));
         }
 
         var set = keys.Current;

@@ -48,6 +48,42 @@ internal sealed class LifetimeCheck(TimeProvider timeProvider, TimeSpan clockSke
         return expires.Value < SaturatingTime.Add(now, -clockSkew) ? AuthFailure.TokenExpired : AuthFailure.None;
     }
 
+    /// <summary>
+    /// The status detail for a time failure <see cref="Check"/> returned: by how much, in which direction, by the
+    /// server's clock, and the skew allowed. Only the times come from the token. <see langword="null"/> for other
+    /// failures (their detail is the fixed one).
+    /// </summary>
+    public string? Explain(AuthFailure failure, long? notBefore, long? expires)
+    {
+        var now = timeProvider.GetUtcNow();
+        return failure switch
+        {
+            AuthFailure.TokenExpired when expires is { } exp =>
+                $"token expired {Span(now - DateTimeOffset.FromUnixTimeSeconds(exp))} ago by the server's clock (allowed skew {Span(clockSkew)})",
+            AuthFailure.TokenNotYetValid when notBefore is { } nbf =>
+                $"token not valid for another {Span(DateTimeOffset.FromUnixTimeSeconds(nbf) - now)}: its nbf is ahead of the server's clock " +
+                $"(allowed skew {Span(clockSkew)}); check clock synchronisation",
+            _ => null,
+        };
+    }
+
+    /// <summary>A duration as people read it: seconds below 2 minutes, then minutes, hours, days; rounded down.</summary>
+    internal static string Span(TimeSpan span)
+    {
+        if (span < TimeSpan.Zero)
+        {
+            span = TimeSpan.Zero;
+        }
+
+        return span.TotalSeconds switch
+        {
+            < 120 => $"{(long)span.TotalSeconds} s",
+            < 2 * 3600 => $"{(long)span.TotalMinutes} min",
+            < 2 * 86400 => $"{(long)span.TotalHours} h",
+            _ => $"{(long)span.TotalDays} d",
+        };
+    }
+
     private static DateTime? ToDateTime(long? seconds) =>
         seconds is { } value ? DateTimeOffset.FromUnixTimeSeconds(value).UtcDateTime : null;
 }

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace GrpcJwtAuth.IntegrationTests.Infrastructure;
 
 /// <summary>
@@ -32,4 +34,27 @@ public static class Details
     public const string MissingRole = "missing required role";
     public const string MissingScope = "missing required scope";
     public const string IssuerNotAllowed = "token's issuer is not allowed for this method";
+
+    /// <summary>What a token that expired gets: by how much, by the server's clock, and the skew allowed.</summary>
+    public static readonly Regex TokenExpiredBy = new(
+        @"^token expired \d+ (s|min|h|d) ago by the server's clock \(allowed skew \d+ (s|min|h|d)\)$", RegexOptions.CultureInvariant);
+
+    /// <summary>What a token whose nbf is ahead gets.</summary>
+    public static readonly Regex TokenNotYetValidBy = new(
+        @"^token not valid for another \d+ (s|min|h|d): its nbf is ahead of the server's clock \(allowed skew \d+ (s|min|h|d)\); check clock synchronisation$",
+        RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Whether <paramref name="actual"/> is the detail <paramref name="expected"/> names: equal, or for the time
+    /// failures (<see cref="TokenExpired"/>, <see cref="TokenNotYetValid"/>) their form with the times filled in.
+    /// </summary>
+    public static bool Matches(string expected, string? actual) => expected switch
+    {
+        TokenExpired => actual is not null && (actual == TokenExpired || TokenExpiredBy.IsMatch(actual)),
+        TokenNotYetValid => actual is not null && (actual == TokenNotYetValid || TokenNotYetValidBy.IsMatch(actual)),
+        _ => expected == actual,
+    };
+
+    public static void AssertMatches(string expected, string? actual) =>
+        Assert.True(Matches(expected, actual), $"Expected the detail '{expected}', got '{actual}'.");
 }

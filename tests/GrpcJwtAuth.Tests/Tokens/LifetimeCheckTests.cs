@@ -1,3 +1,4 @@
+using GrpcJwtAuth.Server;
 using GrpcJwtAuth.Tokens;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
@@ -121,4 +122,45 @@ public class LifetimeCheckTests
     private LifetimeCheck Check() => new(_time, Skew);
 
     private static DateTime At(int seconds) => Now.UtcDateTime.AddSeconds(seconds);
+
+    [Theory]
+    [InlineData(-43, "token expired 43 s ago by the server's clock (allowed skew 30 s)")]
+    [InlineData(-31, "token expired 31 s ago by the server's clock (allowed skew 30 s)")]
+    [InlineData(-600, "token expired 10 min ago by the server's clock (allowed skew 30 s)")]
+    [InlineData(-7200, "token expired 2 h ago by the server's clock (allowed skew 30 s)")]
+    [InlineData(-3 * 86400, "token expired 3 d ago by the server's clock (allowed skew 30 s)")]
+    public void Explain_Expired_SaysByHowMuchAndTheSkew(int expiresInSeconds, string expected)
+    {
+        var check = new LifetimeCheck(_time, Skew);
+        var expires = Now.ToUnixTimeSeconds() + expiresInSeconds;
+
+        var failure = check.Check(notBefore: null, expires);
+
+        Assert.Equal(AuthFailure.TokenExpired, failure);
+        Assert.Equal(expected, check.Explain(failure, notBefore: null, expires));
+    }
+
+    [Theory]
+    [InlineData(42, "token not valid for another 42 s: its nbf is ahead of the server's clock (allowed skew 30 s); check clock synchronisation")]
+    [InlineData(7200, "token not valid for another 2 h: its nbf is ahead of the server's clock (allowed skew 30 s); check clock synchronisation")]
+    public void Explain_NotYetValid_SaysByHowMuchAndWhatToCheck(int notBeforeInSeconds, string expected)
+    {
+        var check = new LifetimeCheck(_time, Skew);
+        var notBefore = Now.ToUnixTimeSeconds() + notBeforeInSeconds;
+        var expires = notBefore + 3600;
+
+        var failure = check.Check(notBefore, expires);
+
+        Assert.Equal(AuthFailure.TokenNotYetValid, failure);
+        Assert.Equal(expected, check.Explain(failure, notBefore, expires));
+    }
+
+    [Theory]
+    [InlineData((int)AuthFailure.NoExpiration)]
+    [InlineData((int)AuthFailure.InvalidLifetime)]
+    [InlineData((int)AuthFailure.None)]
+    public void Explain_OtherOutcomes_LeaveTheFixedDetail(int failure)
+    {
+        Assert.Null(new LifetimeCheck(_time, Skew).Explain((AuthFailure)failure, Now.ToUnixTimeSeconds(), Now.ToUnixTimeSeconds() + 60));
+    }
 }
