@@ -32,18 +32,23 @@ public sealed class AccessToken
     }
 
     /// <summary>Reads <c>exp</c> without validating anything; <see langword="null"/> when it cannot.</summary>
-    internal static DateTimeOffset? TryReadExpiry(string value)
+    internal static DateTimeOffset? TryReadExpiry(string value) => TryReadTime(value, JwtRegisteredClaimNames.Exp);
+
+    /// <summary>Reads <c>nbf</c> without validating anything; <see langword="null"/> when it cannot.</summary>
+    internal static DateTimeOffset? TryReadNotBefore(string value) => TryReadTime(value, JwtRegisteredClaimNames.Nbf);
+
+    private static DateTimeOffset? TryReadTime(string value, string claim)
     {
         try
         {
             var token = new JsonWebToken(value);
-            return token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Exp, out var exp)
-                ? DateTimeOffset.FromUnixTimeSeconds(exp)
+            return token.TryGetPayloadValue<long>(claim, out var seconds)
+                ? DateTimeOffset.FromUnixTimeSeconds(seconds)
                 : null;
         }
         catch (Exception)
         {
-            // Not a JWT (an opaque token): the caller's fallback applies.
+            // Not a JWT (an opaque token), or a time out of range: the caller's fallback applies.
             return null;
         }
     }

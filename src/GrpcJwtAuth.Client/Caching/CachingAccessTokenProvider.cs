@@ -15,6 +15,9 @@ namespace GrpcJwtAuth.Client.Caching;
 /// </summary>
 public sealed class CachingAccessTokenProvider : IAccessTokenProvider
 {
+    /// <summary>An <c>nbf</c> this far ahead is rounding, not a clock problem.</summary>
+    private static readonly TimeSpan NotBeforeTolerance = TimeSpan.FromSeconds(5);
+
     private readonly IAccessTokenProvider _source;
     private readonly TokenCacheOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -23,6 +26,7 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
     private readonly RefreshGate<AccessToken> _gate;
 
     private volatile Entry? _entry;
+    private int _clockSkewWarned;
     private DateTimeOffset _retryAfter = DateTimeOffset.MinValue;
     private Exception? _lastFailure;
 
@@ -166,6 +170,11 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
                 }).ConfigureAwait(false);
 
             var now = _timeProvider.GetUtcNow();
+            if (token is not null)
+            {
+                WarnOfClockSkew(token, now);
+            }
+
             if (token is null || token.ExpiresAt <= now + _options.MinimumRemainingLifetime)
             {
                 errorType = Metrics.UnusableTokenError;
@@ -202,6 +211,42 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
             _metrics.Failed(force, errorType ?? ex.GetType().FullName ?? ex.GetType().Name, _timeProvider.GetElapsedTime(started));
             Log.RefreshFailed(_logger, failures, retryAfter, failure);
             throw failure;
+        }
+    }
+
+    /// <summary>
+    /// A token just issued that is already expired, or not valid yet, by this machine's clock: the clocks differ. Said
+    /// once per cache, since every token will show it until the clocks are fixed.
+    /// </summary>
+    private void WarnOfClockSkew(AccessToken token, DateTimeOffset now)
+    {
+        if (Volatile.Read(ref _clockSkewWarned) != 0)
+        {
+            return;
+        }
+
+        string problem;
+        TimeSpan amount;
+        if (token.ExpiresAt <= now)
+        {
+            problem = "already expired";
+            amount = now - token.ExpiresAt;
+        }
+        else if (AccessToken.TryReadNotBefore(token.Value) is { } notBefore && notBefore > now + NotBeforeTolerance)
+        {
+            problem = "not valid yet";
+            amount = notBefore - now;
+        }
+        else
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _clockSkewWarned, 1) == 0)
+        {
+            Log.ClockSkewSuspected(_logger, problem, problem == "already expired"
+                ? $"expired {HumanDuration.Format(amount)} ago"
+                : $"valid in {HumanDuration.Format(amount)}");
         }
     }
 

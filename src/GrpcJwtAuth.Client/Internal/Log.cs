@@ -26,4 +26,9 @@ internal static partial class Log
                   "so call credentials were not used. Use https, or opt in with JwtCallCredentialsOptions.UnsafeAllowInsecureChannel " +
                   "and GrpcChannelOptions.UnsafeUseInsecureChannelCallCredentials.")]
     public static partial void TokenNotSentOnInsecureChannel(ILogger logger, string method);
+
+    [LoggerMessage(EventId = 305, EventName = "ClockSkewSuspected", Level = LogLevel.Warning,
+        Message = "The token source issued a token that is {Problem} by this machine's clock ({Amount}): the clocks of this machine " +
+                  "and the identity provider probably differ; check clock synchronisation. Logged once per token source.")]
+    public static partial void ClockSkewSuspected(ILogger logger, string problem, string amount);
 }

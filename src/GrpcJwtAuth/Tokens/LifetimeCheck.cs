@@ -1,4 +1,5 @@
 using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Shared;
 using Microsoft.IdentityModel.Tokens;
 
 namespace GrpcJwtAuth.Tokens;
@@ -59,28 +60,11 @@ internal sealed class LifetimeCheck(TimeProvider timeProvider, TimeSpan clockSke
         return failure switch
         {
             AuthFailure.TokenExpired when expires is { } exp =>
-                $"token expired {Span(now - DateTimeOffset.FromUnixTimeSeconds(exp))} ago by the server's clock (allowed skew {Span(clockSkew)})",
+                $"token expired {HumanDuration.Format(now - DateTimeOffset.FromUnixTimeSeconds(exp))} ago by the server's clock (allowed skew {HumanDuration.Format(clockSkew)})",
             AuthFailure.TokenNotYetValid when notBefore is { } nbf =>
-                $"token not valid for another {Span(DateTimeOffset.FromUnixTimeSeconds(nbf) - now)}: its nbf is ahead of the server's clock " +
-                $"(allowed skew {Span(clockSkew)}); check clock synchronisation",
+                $"token not valid for another {HumanDuration.Format(DateTimeOffset.FromUnixTimeSeconds(nbf) - now)}: its nbf is ahead of the server's clock " +
+                $"(allowed skew {HumanDuration.Format(clockSkew)}); check clock synchronisation",
             _ => null,
-        };
-    }
-
-    /// <summary>A duration as people read it: seconds below 2 minutes, then minutes, hours, days; rounded down.</summary>
-    internal static string Span(TimeSpan span)
-    {
-        if (span < TimeSpan.Zero)
-        {
-            span = TimeSpan.Zero;
-        }
-
-        return span.TotalSeconds switch
-        {
-            < 120 => $"{(long)span.TotalSeconds} s",
-            < 2 * 3600 => $"{(long)span.TotalMinutes} min",
-            < 2 * 86400 => $"{(long)span.TotalHours} h",
-            _ => $"{(long)span.TotalDays} d",
         };
     }
 

@@ -408,6 +408,60 @@ public sealed class CachingAccessTokenProviderTests
     }
 
     [Fact]
+    public async Task GetTokenAsync_FreshTokenAlreadyExpiredByThisClock_WarnsOfClockSkewOnce()
+    {
+        _source.Returns(_ => Jwt(notBefore: Start - TimeSpan.FromMinutes(15), expires: Start - TimeSpan.FromMinutes(5)));
+        var cache = CreateCache();
+
+        await Assert.ThrowsAsync<AccessTokenException>(() => cache.GetTokenAsync().AsTask());
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await Assert.ThrowsAsync<AccessTokenException>(() => cache.GetTokenAsync().AsTask());
+
+        Assert.Equal(2, _source.Calls);
+        var warning = Assert.Single(_logger.Entries, entry => entry.EventName == "ClockSkewSuspected");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("already expired by this machine's clock (expired 5 min ago)", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_FreshTokenNotValidYetByThisClock_WarnsOfClockSkewOnceAndStillUsesIt()
+    {
+        _source.Returns(_ => Jwt(notBefore: Start + TimeSpan.FromSeconds(90), expires: Start + TimeSpan.FromMinutes(10)));
+        var cache = CreateCache();
+
+        await cache.GetTokenAsync().DefaultTimeout();
+        await cache.GetFreshTokenAsync(await cache.GetTokenAsync().DefaultTimeout()).DefaultTimeout();
+
+        var warning = Assert.Single(_logger.Entries, entry => entry.EventName == "ClockSkewSuspected");
+        Assert.Contains("not valid yet by this machine's clock (valid in 90 s)", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public async Task GetTokenAsync_FreshTokenValidNowOrWithinTolerance_DoesNotWarn(int notBeforeSeconds)
+    {
+        _source.Returns(_ => Jwt(notBefore: Start + TimeSpan.FromSeconds(notBeforeSeconds), expires: Start + TimeSpan.FromMinutes(10)));
+        var cache = CreateCache();
+
+        await cache.GetTokenAsync().DefaultTimeout();
+
+        Assert.Equal(0, _logger.Count("ClockSkewSuspected"));
+    }
+
+    private static AccessToken Jwt(DateTimeOffset notBefore, DateTimeOffset expires)
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        var value = handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = "https://idp.test",
+            NotBefore = notBefore.UtcDateTime,
+            Expires = expires.UtcDateTime,
+        });
+        return AccessToken.FromJwt(value);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_SourceThrowsOtherException_WrapsItNamingOnlyItsType()
     {
         var cause = new InvalidOperationException("connection string has secret-token-value");
