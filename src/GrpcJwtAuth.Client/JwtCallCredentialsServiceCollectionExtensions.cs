@@ -153,7 +153,7 @@ public static class JwtCallCredentialsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        EnsureNameIsFree(services, name);
+        EnsureNameIsFree<IAccessTokenProvider>(services, name, "token client");
 
         NamedTokenClients.AddOptions(services, name, configure, configureCache);
         services.AddKeyedSingleton<IAccessTokenProvider>(name, (sp, _) =>
@@ -187,13 +187,7 @@ public static class JwtCallCredentialsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        foreach (var descriptor in services)
-        {
-            if (descriptor.IsKeyedService && descriptor.ServiceType == typeof(TokenExchangeClient) && Equals(descriptor.ServiceKey, name))
-            {
-                throw new InvalidOperationException($"A token exchange client named '{name}' is already registered; give each client its own name.");
-            }
-        }
+        EnsureNameIsFree<TokenExchangeClient>(services, name, "token exchange client");
 
         NamedTokenClients.AddOptions(services, name, configure, configureCache: null);
         services.AddKeyedSingleton(name, (sp, _) =>
@@ -243,7 +237,7 @@ public static class JwtCallCredentialsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(configure);
-        EnsureNameIsFree(services, name);
+        EnsureNameIsFree<IAccessTokenProvider>(services, name, "token client");
 
         var options = new SelfSignedTokenOptions();
         configure(options);
@@ -294,7 +288,7 @@ public static class JwtCallCredentialsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(getToken);
-        EnsureNameIsFree(services, name);
+        EnsureNameIsFree<IAccessTokenProvider>(services, name, "token client");
 
         NamedTokenClients.AddCacheOptions(services, name, configureCache);
         services.AddKeyedSingleton<IAccessTokenProvider>(name, (sp, _) => CreateCache(
@@ -304,14 +298,13 @@ public static class JwtCallCredentialsServiceCollectionExtensions
         return services;
     }
 
-    private static void EnsureNameIsFree(IServiceCollection services, string name)
+    private static void EnsureNameIsFree<TService>(IServiceCollection services, string name, string what)
     {
         foreach (var descriptor in services)
         {
-            if (descriptor.IsKeyedService && descriptor.ServiceType == typeof(IAccessTokenProvider) && Equals(descriptor.ServiceKey, name))
+            if (descriptor.IsKeyedService && descriptor.ServiceType == typeof(TService) && Equals(descriptor.ServiceKey, name))
             {
-                throw new InvalidOperationException(
-                    $"A token client named '{name}' is already registered; give each client its own name.");
+                throw new InvalidOperationException($"A {what} named '{name}' is already registered; give each client its own name.");
             }
         }
     }

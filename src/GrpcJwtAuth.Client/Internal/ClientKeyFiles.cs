@@ -28,20 +28,28 @@ internal static class ClientKeyFiles
         try
         {
             ec.ImportFromPem(pem);
-            var algorithm = ec.KeySize switch
-            {
-                256 => SecurityAlgorithms.EcdsaSha256,
-                384 => SecurityAlgorithms.EcdsaSha384,
-                521 => SecurityAlgorithms.EcdsaSha512,
-                _ => throw new ArgumentException($"{settingPrefix}ClientAssertionKeyPath '{path}' holds an EC key on an unsupported curve ({ec.KeySize} bits)."),
-            };
-            return new SigningCredentials(new ECDsaSecurityKey(ec) { KeyId = keyId }, algorithm);
         }
-        catch (Exception ex) when (ex is CryptographicException || (ex is ArgumentException && !ex.Message.StartsWith(settingPrefix, StringComparison.Ordinal)))
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
             ec.Dispose();
             throw new ArgumentException($"{settingPrefix}ClientAssertionKeyPath '{path}' holds no PEM RSA or EC private key.");
         }
+
+        var algorithm = ec.KeySize switch
+        {
+            256 => SecurityAlgorithms.EcdsaSha256,
+            384 => SecurityAlgorithms.EcdsaSha384,
+            521 => SecurityAlgorithms.EcdsaSha512,
+            _ => null,
+        };
+        if (algorithm is null)
+        {
+            var bits = ec.KeySize;
+            ec.Dispose();
+            throw new ArgumentException($"{settingPrefix}ClientAssertionKeyPath '{path}' holds an EC key on an unsupported curve ({bits} bits).");
+        }
+
+        return new SigningCredentials(new ECDsaSecurityKey(ec) { KeyId = keyId }, algorithm);
     }
 
     /// <summary>The client certificate with its private key, from PEM files.</summary>

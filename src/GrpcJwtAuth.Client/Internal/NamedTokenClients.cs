@@ -1,4 +1,3 @@
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using GrpcJwtAuth.Client.Caching;
 using GrpcJwtAuth.Client.Sources;
@@ -48,15 +47,24 @@ internal static class NamedTokenClients
 
         // After every Configure, so that a primary handler the app sets for this client gets the certificate too.
         services.AddOptions<Microsoft.Extensions.Http.HttpClientFactoryOptions>(httpClientName)
-            .PostConfigure<IOptionsMonitor<TOptions>>((factoryOptions, monitor) => factoryOptions.HttpMessageHandlerBuilderActions.Add(builder =>
+            .PostConfigure<IOptionsMonitor<TOptions>>((factoryOptions, monitor) =>
             {
-                var options = monitor.Get(name);
-                if (options.ClientAuthentication == ClientAuthenticationMethod.TlsClientCertificate
-                    && (options.ClientCertificate ?? LoadCertificate(options, name)) is { } certificate)
+                // Read once, not again for every handler the factory builds (every two minutes by default).
+                var certificate = new Lazy<X509Certificate2?>(() =>
                 {
-                    AddCertificate(builder.PrimaryHandler, certificate, httpClientName);
-                }
-            }));
+                    var options = monitor.Get(name);
+                    return options.ClientAuthentication == ClientAuthenticationMethod.TlsClientCertificate
+                        ? options.ClientCertificate ?? LoadCertificate(options, name)
+                        : null;
+                });
+                factoryOptions.HttpMessageHandlerBuilderActions.Add(builder =>
+                {
+                    if (certificate.Value is { } value)
+                    {
+                        AddCertificate(builder.PrimaryHandler, value, httpClientName);
+                    }
+                });
+            });
     }
 
     /// <summary>Cache settings of client <paramref name="name"/>: <c>GrpcJwtAuth:Clients:&lt;name&gt;:Cache</c>, then the code's.</summary>

@@ -80,6 +80,11 @@ internal static class OAuthClientOptionsValidation
             errors.Add($"{prefix}Resource '{options.Resource}' is not an absolute URI without a fragment.");
         }
 
+        if (options is TokenExchangeOptions exchange && string.IsNullOrWhiteSpace(exchange.SubjectTokenType))
+        {
+            errors.Add($"{prefix}SubjectTokenType is required.");
+        }
+
         for (var i = 0; i < options.Scopes.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(options.Scopes[i]) || options.Scopes[i].Any(char.IsWhiteSpace))

@@ -188,8 +188,6 @@ internal sealed class TokenEndpointClient
         {
             throw document.ErrorType switch
             {
-                ResponseErrorType.Exception when document.Exception is ResponseTooLargeException tooLarge => new AccessTokenException(
-                    AccessTokenFailure.InvalidResponse, $"The discovery document {shown} could not be read: it is larger than {tooLarge.MaxBytes} bytes."),
                 ResponseErrorType.Exception when handler.Body is null => Unreachable("The discovery document", shown, document.Exception),
                 ResponseErrorType.PolicyViolation => new AccessTokenException(
                     AccessTokenFailure.InvalidResponse,

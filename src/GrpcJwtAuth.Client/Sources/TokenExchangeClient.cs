@@ -27,11 +27,6 @@ public sealed class TokenExchangeClient
     internal TokenExchangeClient(Func<HttpClient> httpClient, TokenExchangeOptions options, TimeProvider? timeProvider, string settingPrefix)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrWhiteSpace(options.SubjectTokenType))
-        {
-            throw new ArgumentException($"{settingPrefix}SubjectTokenType is required.", nameof(options));
-        }
-
         _endpoint = new TokenEndpointClient(httpClient, options, timeProvider ?? TimeProvider.System, settingPrefix);
         _options = options;
     }

@@ -1,5 +1,6 @@
 using GrpcJwtAuth.Client.Caching;
 using GrpcJwtAuth.Client.Tests.Infrastructure;
+using GrpcJwtAuth.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 

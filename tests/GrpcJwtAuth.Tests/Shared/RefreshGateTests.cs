@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using GrpcJwtAuth.Shared;
+using GrpcJwtAuth.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GrpcJwtAuth.Tests.Shared;
@@ -98,9 +99,9 @@ public sealed class RefreshGateTests
     public void JoinOrStart_StartedFetch_RunsOnlyAfterTheCallerReturns()
     {
         var fetch = new ControlledFetch(_gate);
-        var posted = new QueuedContext();
+        var posted = new PostedWork();
 
-        var refresh = posted.Run(() => _gate.JoinOrStart(fetch, mayStart: null, static fetch => fetch.RunAsync()));
+        var refresh = posted.Capture(() => _gate.JoinOrStart(fetch, mayStart: null, static fetch => fetch.RunAsync()));
 
         Assert.NotNull(refresh);
         Assert.Equal(0, fetch.Calls);
@@ -282,37 +283,5 @@ public sealed class RefreshGateTests
         public void Succeed(string value) => _answers.Writer.TryWrite(value);
 
         public void Fail() => _answers.Writer.TryWrite(null);
-    }
-
-    /// <summary>Keeps what is posted to it until <see cref="RunAll"/>, so a test sees whether a fetch has begun.</summary>
-    private sealed class QueuedContext : SynchronizationContext
-    {
-        private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
-
-        public int Count => _queue.Count;
-
-        public T Run<T>(Func<T> action)
-        {
-            var previous = Current;
-            SetSynchronizationContext(this);
-            try
-            {
-                return action();
-            }
-            finally
-            {
-                SetSynchronizationContext(previous);
-            }
-        }
-
-        public void RunAll()
-        {
-            while (_queue.TryDequeue(out var item))
-            {
-                item.Callback(item.State);
-            }
-        }
-
-        public override void Post(SendOrPostCallback d, object? state) => _queue.Enqueue((d, state));
     }
 }

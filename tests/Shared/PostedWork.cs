@@ -1,4 +1,4 @@
-namespace GrpcJwtAuth.Client.Tests.Infrastructure;
+namespace GrpcJwtAuth.Testing;
 
 /// <summary>
 /// Runs code under a <see cref="SynchronizationContext"/> that keeps what is posted to it instead of running it.
