@@ -450,6 +450,21 @@ public sealed class CachingAccessTokenProviderTests
         Assert.Equal(0, _logger.Count("ClockSkewSuspected"));
     }
 
+    [Theory]
+    [InlineData("253402300800")]
+    [InlineData("9223372036854775807")]
+    [InlineData("\"soon\"")]
+    public async Task GetTokenAsync_NotBeforeOutOfRangeOrNotANumber_IsIgnored(string notBeforeJson)
+    {
+        var payload = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode($$"""{"nbf":{{notBeforeJson}},"exp":{{(Start + TimeSpan.FromMinutes(10)).ToUnixTimeSeconds()}}}""");
+        var value = $"{Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode("""{"alg":"none"}""")}.{payload}.";
+        _source.Returns(_ => AccessToken.FromJwt(value));
+        var cache = CreateCache();
+
+        Assert.Equal(value, (await cache.GetTokenAsync().DefaultTimeout()).Value);
+        Assert.Equal(0, _logger.Count("ClockSkewSuspected"));
+    }
+
     private static AccessToken Jwt(DateTimeOffset notBefore, DateTimeOffset expires)
     {
         var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };

@@ -456,6 +456,24 @@ public sealed class ClientCredentialsTokenProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTokenAsync_DiscoveryDocumentLargerThan256KiB_IsNotParsedAndNoTokenIsAskedFor()
+    {
+        var padding = new string('x', 300 * 1024);
+        _server.AnswerDiscovery(200, $$"""{"issuer":"{{_server.BaseAddress}}","token_endpoint":"{{_server.TokenEndpoint}}","padding":"{{padding}}"}""");
+        var provider = CreateProvider(options =>
+        {
+            options.TokenEndpoint = null;
+            options.Authority = _server.BaseAddress;
+        });
+
+        var failure = await Assert.ThrowsAsync<AccessTokenException>(() => provider.GetTokenAsync().AsTask());
+
+        Assert.Contains("answered more than 262144 bytes", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(AccessTokenFailure.InvalidResponse, failure.Failure);
+        Assert.Empty(_server.TokenRequests);
+    }
+
+    [Fact]
     public async Task GetTokenAsync_DiscoveryFailedOnce_IsTriedAgainOnTheNextCall()
     {
         _server.AnswerDiscovery(500, "down");
