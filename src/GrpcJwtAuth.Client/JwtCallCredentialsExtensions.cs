@@ -14,7 +14,7 @@ public static class JwtCallCredentialsExtensions
     /// Makes the channel created with these options send a token from <paramref name="provider"/> on every call, by
     /// composing call credentials with TLS channel credentials. A channel with an <c>http://</c> address then fails
     /// to be created, unless <see cref="JwtCallCredentialsOptions.UnsafeAllowInsecureChannel"/> is set (the address
-    /// must then be <c>http://</c>). Calls are not retried on <c>Unauthenticated</c> this way; use
+    /// must then be <c>http://</c>). Calls are not retried on <c>Unauthenticated</c>, nor streams renewed, this way; use
     /// <see cref="AddJwtCallCredentials(GrpcChannel, IAccessTokenProvider)"/>
     /// for that.
     /// </summary>
@@ -49,8 +49,9 @@ public static class JwtCallCredentialsExtensions
     }
 
     /// <summary>
-    /// A call invoker that sends a token from <paramref name="provider"/> on every call of <paramref name="channel"/>
-    /// and retries a unary call once with a new token when it fails with <c>Unauthenticated</c>.
+    /// A call invoker that sends a token from <paramref name="provider"/> on every call of <paramref name="channel"/>,
+    /// retries a unary call once with a new token when it fails with <c>Unauthenticated</c>, and renews streaming calls
+    /// before their token expires when the server supports it (<see cref="JwtCallCredentialsOptions.RenewStreams"/>).
     /// </summary>
     public static CallInvoker AddJwtCallCredentials(this GrpcChannel channel, IAccessTokenProvider provider) =>
         channel.AddJwtCallCredentials(provider, configure: null, loggerFactory: null);
@@ -69,8 +70,9 @@ public static class JwtCallCredentialsExtensions
     }
 
     /// <summary>
-    /// Wraps <paramref name="invoker"/> so that every call carries a token from <paramref name="provider"/>, and a
-    /// unary call failing with <c>Unauthenticated</c> is retried once with a new token.
+    /// Wraps <paramref name="invoker"/> so that every call carries a token from <paramref name="provider"/>, a unary
+    /// call failing with <c>Unauthenticated</c> is retried once with a new token, and streaming calls are renewed over
+    /// <paramref name="invoker"/> before their token expires when the server supports it.
     /// </summary>
     public static CallInvoker AddJwtCallCredentials(this CallInvoker invoker, IAccessTokenProvider provider) =>
         invoker.AddJwtCallCredentials(provider, configure: null, loggerFactory: null);
@@ -90,7 +92,8 @@ public static class JwtCallCredentialsExtensions
         var settings = new JwtCallCredentialsOptions();
         configure?.Invoke(settings);
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(typeof(JwtCallCredentialsInterceptor).FullName!);
-        return invoker.Intercept(new JwtCallCredentialsInterceptor(provider, settings, logger));
+        // Streams are renewed over the same invoker, below this interceptor: the fresh token goes in the renewal's own headers.
+        return invoker.Intercept(new JwtCallCredentialsInterceptor(provider, settings, logger, () => invoker));
     }
 
     /// <summary>A stateless attacher for channel-wide credentials, where no per-call state can be kept.</summary>

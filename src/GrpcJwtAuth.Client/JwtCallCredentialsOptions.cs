@@ -16,4 +16,25 @@ public sealed class JwtCallCredentialsOptions
     /// never retried. Defaults to <see langword="true"/>.
     /// </summary>
     public bool RetryOnUnauthenticated { get; set; } = true;
+
+    /// <summary>
+    /// Keep streaming calls alive past their token's expiry: when the server maps GrpcJwtAuth's stream renewal service
+    /// and the call got a call id, a fresh token from the same provider is sent for it shortly before the current one
+    /// expires (see <see cref="StreamRenewalLeadTime"/>), over the same channel, for as long as the call lives. A failed
+    /// renewal is retried with backoff until the current token expires. Switch it off for one call with
+    /// <c>CallOptions.WithoutStreamRenewal()</c>. Defaults to <see langword="true"/>.
+    /// </summary>
+    public bool RenewStreams { get; set; } = true;
+
+    /// <summary>
+    /// How long before its token expires a stream is renewed; at most half of the token's remaining lifetime when the
+    /// stream got it. Defaults to 00:01:00.
+    /// </summary>
+    public TimeSpan StreamRenewalLeadTime { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The clock stream renewals are timed with. Defaults to the <see cref="System.TimeProvider"/> registered in the
+    /// gRPC client factory's services, else <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; set; }
 }

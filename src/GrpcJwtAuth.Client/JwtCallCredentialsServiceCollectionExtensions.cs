@@ -71,10 +71,13 @@ public static class JwtCallCredentialsServiceCollectionExtensions
         var settings = new JwtCallCredentialsOptions();
         configure?.Invoke(settings);
 
+        var name = builder.Name;
         builder.AddInterceptor(InterceptorScope.Channel, services => new JwtCallCredentialsInterceptor(
             providerFactory(services),
             settings,
-            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JwtCallCredentialsInterceptor).FullName!)));
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JwtCallCredentialsInterceptor).FullName!),
+            RenewalChannel.For(services, name),
+            services.GetService<TimeProvider>()));
 
         if (settings.UnsafeAllowInsecureChannel)
         {

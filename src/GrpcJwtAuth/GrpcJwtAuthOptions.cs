@@ -160,6 +160,20 @@ public sealed class GrpcJwtAuthOptions
     public bool EndStreamsWhenTokenExpires { get; set; } = true;
 
     /// <summary>
+    /// How many renewal attempts one stream accepts in a minute (see <c>MapGrpcJwtAuthStreamRenewal()</c>); further
+    /// attempts get <c>ResourceExhausted</c> until the minute is over. Only attempts with the stream owner's token count.
+    /// Defaults to 6.
+    /// </summary>
+    public int StreamRenewalsPerMinute { get; set; } = 6;
+
+    /// <summary>
+    /// How many live streams can be renewable at once. A stream started beyond it gets no call id: it runs, and ends
+    /// when its token expires, as if renewal were off. Each costs a few hundred bytes while it lives.
+    /// Defaults to 100000.
+    /// </summary>
+    public int MaxRenewableStreams { get; set; } = 100_000;
+
+    /// <summary>
     /// Whether a call to a method or service this server does not implement must bring a valid token before it is
     /// answered <c>Unimplemented</c>. On, a caller without one gets the same <c>Unauthenticated</c> for every path
     /// and cannot list the API by probing; off, unknown methods answer <c>Unimplemented</c> to anyone, as

@@ -9,6 +9,7 @@ using GrpcJwtAuth.Issuers;
 using GrpcJwtAuth.Keys;
 using GrpcJwtAuth.Rules;
 using GrpcJwtAuth.Server;
+using GrpcJwtAuth.Streams;
 using GrpcJwtAuth.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -65,6 +66,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.TryAddSingleton<EndpointAuthorizationProvider>();
         services.TryAddSingleton<CallAuthorizer>();
         services.TryAddSingleton<GrpcJwtAuthInterceptor>();
+        services.TryAddSingleton<RenewableStreams>();
 
         // ASP.NET Core's authentication and authorization, with GrpcJwtAuth as a scheme: the middleware WebApplication
         // adds then finds what it needs, and [Authorize] on controllers can use the same tokens.

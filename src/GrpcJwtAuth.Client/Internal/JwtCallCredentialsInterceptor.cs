@@ -7,13 +7,21 @@ namespace GrpcJwtAuth.Client.Internal;
 /// <summary>
 /// Attaches a token to every call (as per-call credentials, so the token is fetched asynchronously when the call
 /// starts) and retries a unary call once, with a new token, when it fails with <c>Unauthenticated</c>.
-/// Streaming calls are never retried: their request messages may already be on the wire.
+/// Streaming calls are never retried: their request messages may already be on the wire. They are renewed instead
+/// (<see cref="StreamRenewer"/>), over <paramref name="renewalInvoker"/>, when the server gives them a call id.
 /// </summary>
 internal sealed class JwtCallCredentialsInterceptor(
     IAccessTokenProvider provider,
     JwtCallCredentialsOptions options,
-    ILogger logger) : Interceptor
+    ILogger logger,
+    Func<CallInvoker>? renewalInvoker = null,
+    TimeProvider? timeProvider = null) : Interceptor
 {
+    /// <summary>A request header, never sent, by which a call asks not to be renewed.</summary>
+    internal const string NoRenewalHeader = "grpcjwtauth-stream-renewal";
+
+    private readonly TimeProvider _timeProvider = options.TimeProvider ?? timeProvider ?? TimeProvider.System;
+
     public override TResponse BlockingUnaryCall<TRequest, TResponse>(
         TRequest request, ClientInterceptorContext<TRequest, TResponse> context, BlockingUnaryCallContinuation<TRequest, TResponse> continuation)
     {
@@ -43,16 +51,114 @@ internal sealed class JwtCallCredentialsInterceptor(
     }
 
     public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
-        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(request, WithToken(context, NewAttacher()));
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
+    {
+        var renew = WantsRenewal(ref context);
+        var attacher = NewAttacher();
+        var call = continuation(request, WithToken(context, attacher));
+        if (!renew)
+        {
+            return call;
+        }
+
+        var renewer = StartRenewer(context.Method.FullName, call.ResponseHeadersAsync, attacher);
+        return new AsyncServerStreamingCall<TResponse>(
+            new RenewedStreamReader<TResponse>(call.ResponseStream, renewer),
+            call.ResponseHeadersAsync,
+            call.GetStatus,
+            call.GetTrailers,
+            () =>
+            {
+                renewer.Stop();
+                call.Dispose();
+            });
+    }
 
     public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
-        ClientInterceptorContext<TRequest, TResponse> context, AsyncClientStreamingCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(WithToken(context, NewAttacher()));
+        ClientInterceptorContext<TRequest, TResponse> context, AsyncClientStreamingCallContinuation<TRequest, TResponse> continuation)
+    {
+        var renew = WantsRenewal(ref context);
+        var attacher = NewAttacher();
+        var call = continuation(WithToken(context, attacher));
+        if (!renew)
+        {
+            return call;
+        }
+
+        var renewer = StartRenewer(context.Method.FullName, call.ResponseHeadersAsync, attacher);
+        _ = call.ResponseAsync.ContinueWith(
+            static (_, state) => ((StreamRenewer)state!).Stop(), renewer, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return new AsyncClientStreamingCall<TRequest, TResponse>(
+            call.RequestStream,
+            call.ResponseAsync,
+            call.ResponseHeadersAsync,
+            call.GetStatus,
+            call.GetTrailers,
+            () =>
+            {
+                renewer.Stop();
+                call.Dispose();
+            });
+    }
 
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
-        ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation) =>
-        continuation(WithToken(context, NewAttacher()));
+        ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation)
+    {
+        var renew = WantsRenewal(ref context);
+        var attacher = NewAttacher();
+        var call = continuation(WithToken(context, attacher));
+        if (!renew)
+        {
+            return call;
+        }
+
+        var renewer = StartRenewer(context.Method.FullName, call.ResponseHeadersAsync, attacher);
+        return new AsyncDuplexStreamingCall<TRequest, TResponse>(
+            call.RequestStream,
+            new RenewedStreamReader<TResponse>(call.ResponseStream, renewer),
+            call.ResponseHeadersAsync,
+            call.GetStatus,
+            call.GetTrailers,
+            () =>
+            {
+                renewer.Stop();
+                call.Dispose();
+            });
+    }
+
+    /// <summary>
+    /// Whether a streaming call is to be renewed: renewal is on, there is a channel to renew over, the caller did not set
+    /// its own authorization header nor opt out. The opt-out header is taken off the call's headers: it is never sent.
+    /// </summary>
+    private bool WantsRenewal<TRequest, TResponse>(ref ClientInterceptorContext<TRequest, TResponse> context)
+        where TRequest : class
+        where TResponse : class
+    {
+        var headers = context.Options.Headers;
+        if (headers?.Get(NoRenewalHeader) is not null)
+        {
+            var kept = new Metadata();
+            foreach (var entry in headers)
+            {
+                if (!string.Equals(entry.Key, NoRenewalHeader, StringComparison.Ordinal))
+                {
+                    kept.Add(entry);
+                }
+            }
+
+            context = new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(kept));
+            return false;
+        }
+
+        return options.RenewStreams && renewalInvoker is not null && !HasExplicitAuthorization(context);
+    }
+
+    private StreamRenewer StartRenewer(string method, Task<Metadata> responseHeaders, TokenAttacher attacher)
+    {
+        var renewer = new StreamRenewer(provider, renewalInvoker!, method, options.StreamRenewalLeadTime, _timeProvider, logger);
+        renewer.Start(responseHeaders, attacher);
+        return renewer;
+    }
 
     /// <summary>
     /// The token to retry with, or rethrows <paramref name="rejection"/> when a retry cannot help: retries are off,
@@ -399,6 +505,47 @@ internal sealed class JwtCallCredentialsInterceptor(
                 CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Reads a renewed stream's responses; its end (or failure) ends the renewal.</summary>
+    private sealed class RenewedStreamReader<T>(IAsyncStreamReader<T> inner, StreamRenewer renewer) : IAsyncStreamReader<T>
+    {
+        public T Current => inner.Current;
+
+        public Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            var next = inner.MoveNext(cancellationToken);
+            if (next.IsCompletedSuccessfully)
+            {
+                if (!next.Result)
+                {
+                    renewer.Stop();
+                }
+
+                return next;
+            }
+
+            return AwaitedAsync(next);
+        }
+
+        private async Task<bool> AwaitedAsync(Task<bool> next)
+        {
+            try
+            {
+                var more = await next.ConfigureAwait(false);
+                if (!more)
+                {
+                    renewer.Stop();
+                }
+
+                return more;
+            }
+            catch
+            {
+                renewer.Stop();
+                throw;
+            }
         }
     }
 }

@@ -31,4 +31,20 @@ internal static partial class Log
         Message = "The token source issued a token that is {Problem} by this machine's clock ({Amount}): the clocks of this machine " +
                   "and the identity provider probably differ; check clock synchronisation. Logged once per token source.")]
     public static partial void ClockSkewSuspected(ILogger logger, string problem, string amount);
+
+    [LoggerMessage(EventId = 306, EventName = "StreamRenewed", Level = LogLevel.Debug,
+        Message = "Streaming call {Method} renewed with a fresh token (renewal {Renewal}); the server now ends it at {AcceptedUntil:O}.")]
+    public static partial void StreamRenewed(ILogger logger, string method, int renewal, DateTimeOffset acceptedUntil);
+
+    [LoggerMessage(EventId = 307, EventName = "StreamRenewalFailed", Level = LogLevel.Warning,
+        Message = "Renewing streaming call {Method} failed ({Reason}); next attempt in {RetryIn}, the stream ends at {ExpiresAt:O} unless renewed.")]
+    public static partial void StreamRenewalFailed(ILogger logger, string method, string reason, TimeSpan retryIn, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 308, EventName = "StreamRenewalStopped", Level = LogLevel.Warning,
+        Message = "Streaming call {Method} will not be renewed again ({Reason}); it ends when its token expires at {ExpiresAt:O}.")]
+    public static partial void StreamRenewalStopped(ILogger logger, string method, string reason, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 309, EventName = "StreamRenewalScheduled", Level = LogLevel.Debug,
+        Message = "Streaming call {Method} will be renewed at {RenewAt:O}, before its token expires at {ExpiresAt:O}.")]
+    public static partial void StreamRenewalScheduled(ILogger logger, string method, DateTimeOffset renewAt, DateTimeOffset expiresAt);
 }

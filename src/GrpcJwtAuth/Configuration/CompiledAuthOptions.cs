@@ -32,6 +32,8 @@ internal sealed class CompiledAuthOptions
         Rules = RuleTable.Compile(options.Rules);
         MaxTokenLength = options.MaxTokenLength;
         EndStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
+        StreamRenewalsPerMinute = options.StreamRenewalsPerMinute;
+        MaxRenewableStreams = options.MaxRenewableStreams;
         AuthenticateUnknownMethods = options.AuthenticateUnknownMethods;
         TokenCacheSize = options.TokenCacheSize;
         TokenCacheMaxEntryLifetime = options.TokenCacheMaxEntryLifetime;
@@ -77,6 +79,10 @@ internal sealed class CompiledAuthOptions
     public int MaxTokenLength { get; }
 
     public bool EndStreamsWhenTokenExpires { get; }
+
+    public int StreamRenewalsPerMinute { get; }
+
+    public int MaxRenewableStreams { get; }
 
     public bool AuthenticateUnknownMethods { get; }
 

@@ -428,6 +428,16 @@ internal sealed class GrpcJwtAuthOptionsValidator : IValidateOptions<GrpcJwtAuth
             options.KeyFetchTimeout, options.KeyRefreshWaitTimeout, options.MaxKeyDocumentBytes, errors,
             options.JwksMinimumRefreshInterval, options.JwksAutomaticRefreshInterval);
 
+        if (options.StreamRenewalsPerMinute is < 1 or > 600)
+        {
+            errors.Add($"{S}:StreamRenewalsPerMinute is {options.StreamRenewalsPerMinute}; it must be between 1 and 600.");
+        }
+
+        if (options.MaxRenewableStreams is < 0 or > 10_000_000)
+        {
+            errors.Add($"{S}:MaxRenewableStreams is {options.MaxRenewableStreams}; it must be between 0 (no stream is renewable) and 10000000.");
+        }
+
         if (options.TokenCacheSize is < 0 or > 10_000_000)
         {
             errors.Add($"{S}:TokenCacheSize is {options.TokenCacheSize}; it must be between 0 (no cache) and 10000000.");

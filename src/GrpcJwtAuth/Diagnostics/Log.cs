@@ -56,6 +56,14 @@ internal static partial class Log
                   "resolved again on the method's first call.")]
     public static partial void EndpointPreparationFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 110, EventName = "StreamRenewed", Level = LogLevel.Debug,
+        Message = "Streaming call to {Method} by sub {Subject} renewed (renewal {Renewal}): it now ends at {AcceptedUntil:O}.")]
+    public static partial void StreamRenewed(ILogger logger, string method, string? subject, int renewal, DateTimeOffset acceptedUntil);
+
+    [LoggerMessage(EventId = 111, EventName = "StreamRenewalRefused", Level = LogLevel.Debug,
+        Message = "Renewal of a streaming call from {Peer} by sub {Subject} refused: {Reason}.")]
+    public static partial void StreamRenewalRefused(ILogger logger, string peer, string? subject, string reason);
+
     // 2xx: keys
 
     [LoggerMessage(EventId = 200, EventName = "KeysRefreshed", Level = LogLevel.Information,

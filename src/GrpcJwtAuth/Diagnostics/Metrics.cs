@@ -22,6 +22,7 @@ internal sealed class Metrics
     public const string KeyRefreshDurationName = "grpcjwtauth.keys.refresh.duration";
     public const string KeysHeldName = "grpcjwtauth.keys.held";
     public const string KeySetAgeName = "grpcjwtauth.keys.age";
+    public const string StreamRenewalsName = "grpcjwtauth.server.stream.renewals";
 
     // OpenTelemetry's names where one exists (rpc.method, error.type), GrpcJwtAuth's own under grpcjwtauth.* otherwise.
     public const string OutcomeTag = "grpcjwtauth.outcome";
@@ -42,6 +43,7 @@ internal sealed class Metrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _keyRefreshes;
     private readonly Histogram<double> _keyRefreshDuration;
+    private readonly Counter<long> _streamRenewals;
 
     public Metrics(IMeterFactory meterFactory)
     {
@@ -60,6 +62,17 @@ internal sealed class Metrics
         _keyRefreshDuration = _meter.CreateHistogram(
             KeyRefreshDurationName, "s", "Time to fetch signing keys from the key source, by trigger and outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _streamRenewals = _meter.CreateCounter<long>(
+            StreamRenewalsName, "{renewal}", "Renewals of live streaming calls with a fresh token, by outcome (renewed or the reason refused).");
+    }
+
+    /// <summary>A stream renewal answered: <paramref name="outcome"/> is one of the constant <see cref="StreamRenewalOutcomes"/>.</summary>
+    public void StreamRenewal(string outcome)
+    {
+        if (_streamRenewals.Enabled)
+        {
+            _streamRenewals.Add(1, new KeyValuePair<string, object?>(OutcomeTag, outcome));
+        }
     }
 
     /// <summary>Whether validation time is measured: take a timestamp only then.</summary>
@@ -193,6 +206,16 @@ internal sealed class Metrics
         RefreshTrigger.UnknownKey => "unknown_key",
         _ => "other",
     };
+
+    /// <summary>The outcomes of a stream renewal.</summary>
+    public static class StreamRenewalOutcomes
+    {
+        public const string Renewed = "renewed";
+        public const string UnknownStream = "unknown_stream";
+        public const string RateLimited = "rate_limited";
+        public const string NotLater = "not_later";
+        public const string PolicyFailed = "policy_failed";
+    }
 
     public static class Outcomes
     {

@@ -78,6 +78,23 @@ internal sealed class CallAuthorizer(
             : AwaitAuthenticationAsync(httpContext, authorization, pending, resource);
     }
 
+    /// <summary>
+    /// Checks <paramref name="authorization"/>'s policy again for a renewal of a stream of that method: for the
+    /// renewing request's user (<c>HttpContext.User</c> of <paramref name="renewal"/>) and the stream's
+    /// <paramref name="resource"/>. Not counted as a call decision; the renewal service counts its own outcomes.
+    /// </summary>
+    public async ValueTask<CallDecision> CheckRenewalAsync(EndpointAuthorization authorization, HttpContext renewal, object? resource)
+    {
+        if (authorization.Policy is not { } policy)
+        {
+            return CallDecision.Allowed;
+        }
+
+        return await _evaluation.EvaluateAsync(authorization, policy, renewal, untouchedCaller: null, resource).ConfigureAwait(false) is { } denied
+            ? new CallDecision(denied.Failure, denied.Detail)
+            : CallDecision.Allowed;
+    }
+
     private async ValueTask<CallDecision> AwaitEndpointAsync(
         HttpContext httpContext, ValueTask<EndpointAuthorization> pending, object? resource, CancellationToken cancellationToken) =>
         await AuthorizeAsync(httpContext, await pending.ConfigureAwait(false), resource ?? httpContext, cancellationToken).ConfigureAwait(false);

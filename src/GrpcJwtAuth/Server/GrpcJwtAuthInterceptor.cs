@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using GrpcJwtAuth.Authorization;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
+using GrpcJwtAuth.Streams;
 using GrpcJwtAuth.Tokens;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,8 @@ internal sealed class GrpcJwtAuthInterceptor(
     CompiledAuthOptions options,
     TimeProvider timeProvider,
     ILogger<GrpcJwtAuthInterceptor>? logger = null,
-    Metrics? metrics = null) : Interceptor
+    Metrics? metrics = null,
+    RenewableStreams? streams = null) : Interceptor
 {
     private readonly bool _endStreamsWhenTokenExpires = options.EndStreamsWhenTokenExpires;
 
@@ -48,22 +50,25 @@ internal sealed class GrpcJwtAuthInterceptor(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         ThrowIfFailed(await authorizer.AuthorizeAsync(context, resource: null).ConfigureAwait(false));
-        using var expiry = StartExpiry(context);
-        if (expiry is null)
+        var watch = await WatchAsync(context, resource: null).ConfigureAwait(false);
+        if (watch is null)
         {
             return await continuation(requestStream, context).ConfigureAwait(false);
         }
 
         try
         {
-            var response = await continuation(
-                new ExpiringStreamReader<TRequest>(requestStream, expiry), new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
-            expiry.ThrowIfExpired();
+            var response = await continuation(new ExpiringStreamReader<TRequest>(requestStream, watch.Expiry), watch.Context).ConfigureAwait(false);
+            watch.Expiry.ThrowIfExpired();
             return response;
         }
-        catch (Exception ex) when (expiry.Expired && EndedByExpiry(context, ex))
+        catch (Exception ex) when (watch.Expiry.Expired && EndedByExpiry(context, ex))
         {
             throw StreamExpiry.CreateException();
+        }
+        finally
+        {
+            await watch.EndAsync().ConfigureAwait(false);
         }
     }
 
@@ -72,8 +77,8 @@ internal sealed class GrpcJwtAuthInterceptor(
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         ThrowIfFailed(await authorizer.AuthorizeAsync(context, request).ConfigureAwait(false));
-        using var expiry = StartExpiry(context);
-        if (expiry is null)
+        var watch = await WatchAsync(context, request).ConfigureAwait(false);
+        if (watch is null)
         {
             await continuation(request, responseStream, context).ConfigureAwait(false);
             return;
@@ -81,13 +86,16 @@ internal sealed class GrpcJwtAuthInterceptor(
 
         try
         {
-            await continuation(
-                request, new ExpiringStreamWriter<TResponse>(responseStream, expiry), new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
-            expiry.ThrowIfExpired();
+            await continuation(request, watch.Writer(responseStream), watch.Context).ConfigureAwait(false);
+            watch.Expiry.ThrowIfExpired();
         }
-        catch (Exception ex) when (expiry.Expired && EndedByExpiry(context, ex))
+        catch (Exception ex) when (watch.Expiry.Expired && EndedByExpiry(context, ex))
         {
             throw StreamExpiry.CreateException();
+        }
+        finally
+        {
+            await watch.EndAsync().ConfigureAwait(false);
         }
     }
 
@@ -96,8 +104,8 @@ internal sealed class GrpcJwtAuthInterceptor(
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
         ThrowIfFailed(await authorizer.AuthorizeAsync(context, resource: null).ConfigureAwait(false));
-        using var expiry = StartExpiry(context);
-        if (expiry is null)
+        var watch = await WatchAsync(context, resource: null).ConfigureAwait(false);
+        if (watch is null)
         {
             await continuation(requestStream, responseStream, context).ConfigureAwait(false);
             return;
@@ -106,26 +114,41 @@ internal sealed class GrpcJwtAuthInterceptor(
         try
         {
             await continuation(
-                new ExpiringStreamReader<TRequest>(requestStream, expiry),
-                new ExpiringStreamWriter<TResponse>(responseStream, expiry),
-                new ExpiringServerCallContext(context, expiry)).ConfigureAwait(false);
-            expiry.ThrowIfExpired();
+                new ExpiringStreamReader<TRequest>(requestStream, watch.Expiry), watch.Writer(responseStream), watch.Context).ConfigureAwait(false);
+            watch.Expiry.ThrowIfExpired();
         }
-        catch (Exception ex) when (expiry.Expired && EndedByExpiry(context, ex))
+        catch (Exception ex) when (watch.Expiry.Expired && EndedByExpiry(context, ex))
         {
             throw StreamExpiry.CreateException();
         }
+        finally
+        {
+            await watch.EndAsync().ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Watches the caller's token for the length of a streaming call, however far away its end; none for anonymous calls.</summary>
-    private StreamExpiry? StartExpiry(ServerCallContext context)
+    /// <summary>
+    /// Watches the caller's token for the length of a streaming call, however far away its end, and makes the call
+    /// renewable when the renewal service is mapped; nothing for anonymous calls. <paramref name="resource"/> is what the
+    /// method's policy saw: the request message, or <see langword="null"/> for the call's <c>HttpContext</c>.
+    /// </summary>
+    private async ValueTask<StreamWatch?> WatchAsync(ServerCallContext context, object? resource)
     {
         if (!_endStreamsWhenTokenExpires || context.GetJwtCaller() is not { } caller)
         {
             return null;
         }
 
-        return StreamExpiry.Start(context, caller.AcceptedUntil, timeProvider);
+        var expiry = StreamExpiry.Start(context, caller.AcceptedUntil, timeProvider);
+        RenewableStream? renewable = null;
+        if (streams is { Enabled: true })
+        {
+            var httpContext = context.GetHttpContext();
+            var authorization = await endpoints.GetAsync(httpContext).ConfigureAwait(false);
+            renewable = streams.Register(context, expiry, caller, authorization, resource ?? httpContext);
+        }
+
+        return new StreamWatch(expiry, renewable, new ExpiringServerCallContext(context, expiry, renewable));
     }
 
     /// <summary>
@@ -155,6 +178,27 @@ internal sealed class GrpcJwtAuthInterceptor(
         if (!decision.IsAllowed)
         {
             throw decision.CreateException();
+        }
+    }
+
+    /// <summary>A watched streaming call: its expiry, its renewal state when renewable, and the context its handler sees.</summary>
+    private sealed class StreamWatch(StreamExpiry expiry, RenewableStream? renewable, ExpiringServerCallContext context)
+    {
+        public StreamExpiry Expiry => expiry;
+
+        public ExpiringServerCallContext Context => context;
+
+        public ExpiringStreamWriter<T> Writer<T>(IServerStreamWriter<T> inner) => new(inner, expiry, renewable);
+
+        /// <summary>Forgets the call id (after any renewal in flight), then stops the timer.</summary>
+        public async Task EndAsync()
+        {
+            if (renewable is not null)
+            {
+                await renewable.EndAsync().ConfigureAwait(false);
+            }
+
+            expiry.Dispose();
         }
     }
 }

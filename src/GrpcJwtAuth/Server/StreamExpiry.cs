@@ -1,4 +1,5 @@
 using Grpc.Core;
+using GrpcJwtAuth.Streams;
 
 namespace GrpcJwtAuth.Server;
 
@@ -14,9 +15,10 @@ internal sealed class StreamExpiry : IDisposable
     internal static readonly TimeSpan LongestTimer = TimeSpan.FromDays(30);
 
     private readonly CancellationTokenSource _cancellation;
-    private readonly DateTimeOffset _deadline;
     private readonly TimeProvider _timeProvider;
     private readonly ITimer _timer;
+    private readonly Lock _gate = new();
+    private DateTimeOffset _deadline;
     private volatile bool _expired;
 
     private StreamExpiry(CancellationToken callCancelled, DateTimeOffset deadline, TimeProvider timeProvider)
@@ -33,6 +35,18 @@ internal sealed class StreamExpiry : IDisposable
 
     public bool Expired => _expired;
 
+    /// <summary>When the call ends unless it is renewed.</summary>
+    public DateTimeOffset Deadline
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _deadline;
+            }
+        }
+    }
+
     /// <summary>Starts watching until <paramref name="deadline"/>, however far away it is.</summary>
     public static StreamExpiry Start(ServerCallContext context, DateTimeOffset deadline, TimeProvider timeProvider) =>
         new(context.CancellationToken, deadline, timeProvider);
@@ -47,7 +61,39 @@ internal sealed class StreamExpiry : IDisposable
 
     public static RpcException CreateException() => AuthFailures.Get(AuthFailure.TokenExpiredDuringCall).CreateException();
 
-    /// <summary>The next wait: until the deadline, at most <see cref="LongestTimer"/>, never negative.</summary>
+    /// <summary>
+    /// Moves the end to <paramref name="deadline"/> (a renewal's token), unless the call has already been ended for
+    /// expiry; never moves it earlier.
+    /// </summary>
+    /// <returns>Whether the call still runs, now until the later of the two deadlines.</returns>
+    public bool Extend(DateTimeOffset deadline)
+    {
+        lock (_gate)
+        {
+            if (_expired)
+            {
+                return false;
+            }
+
+            if (deadline > _deadline)
+            {
+                _deadline = deadline;
+                try
+                {
+                    _timer.Change(NextWait(), Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The call ended first.
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>The next wait: until the deadline, at most <see cref="LongestTimer"/>, never negative. Called under <see cref="_gate"/>.</summary>
     private TimeSpan NextWait()
     {
         var dueIn = _deadline - _timeProvider.GetUtcNow();
@@ -56,26 +102,34 @@ internal sealed class StreamExpiry : IDisposable
 
     private void OnTimer()
     {
-        if (_timeProvider.GetUtcNow() >= _deadline)
+        lock (_gate)
         {
-            Expire();
-            return;
+            if (_timeProvider.GetUtcNow() >= _deadline)
+            {
+                _expired = true;
+            }
+            else
+            {
+                try
+                {
+                    // A step of a longer wait, or a renewal moved the end; _timer is set unless a zero wait fired
+                    // inside CreateTimer, which expires above.
+                    _timer?.Change(NextWait(), Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The call ended first.
+                }
+
+                return;
+            }
         }
 
-        try
-        {
-            // A step of a longer wait; _timer is set unless a zero wait fired inside CreateTimer, which ends above.
-            _timer?.Change(NextWait(), Timeout.InfiniteTimeSpan);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The call ended first.
-        }
+        Expire();
     }
 
     private void Expire()
     {
-        _expired = true;
         try
         {
             _cancellation.Cancel();
@@ -94,7 +148,7 @@ internal sealed class StreamExpiry : IDisposable
 }
 
 /// <summary>The handler's view of a call whose token can expire: the same call, with the expiry's cancellation token.</summary>
-internal sealed class ExpiringServerCallContext(ServerCallContext inner, StreamExpiry expiry) : ServerCallContext
+internal sealed class ExpiringServerCallContext(ServerCallContext inner, StreamExpiry expiry, RenewableStream? renewable = null) : ServerCallContext
 {
     // grpc-dotnet's GetHttpContext() falls back to this user-state key for wrapped contexts.
     private const string HttpContextKey = "__HttpContext";
@@ -137,7 +191,7 @@ internal sealed class ExpiringServerCallContext(ServerCallContext inner, StreamE
     protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders)
     {
         expiry.ThrowIfExpired();
-        return inner.WriteResponseHeadersAsync(responseHeaders);
+        return renewable is null ? inner.WriteResponseHeadersAsync(responseHeaders) : renewable.WriteResponseHeadersAsync(responseHeaders);
     }
 
     private static IDictionary<object, object> WithHttpContext(ServerCallContext inner)
@@ -179,8 +233,11 @@ internal sealed class ExpiringStreamReader<T>(IAsyncStreamReader<T> inner, Strea
     }
 }
 
-/// <summary>Writes responses until the token expires; then fails with <c>Unauthenticated</c>.</summary>
-internal sealed class ExpiringStreamWriter<T>(IServerStreamWriter<T> inner, StreamExpiry expiry) : IServerStreamWriter<T>
+/// <summary>
+/// Writes responses until the token expires; then fails with <c>Unauthenticated</c>. The first write of a renewable
+/// stream carries its call id in the response headers it sends.
+/// </summary>
+internal sealed class ExpiringStreamWriter<T>(IServerStreamWriter<T> inner, StreamExpiry expiry, RenewableStream? renewable = null) : IServerStreamWriter<T>
 {
     public WriteOptions? WriteOptions
     {
@@ -191,12 +248,18 @@ internal sealed class ExpiringStreamWriter<T>(IServerStreamWriter<T> inner, Stre
     public Task WriteAsync(T message)
     {
         expiry.ThrowIfExpired();
-        return inner.WriteAsync(message);
+        return renewable is { HeadersSent: false } ? WriteFirstAsync(message, CancellationToken.None) : inner.WriteAsync(message);
     }
 
     public Task WriteAsync(T message, CancellationToken cancellationToken)
     {
         expiry.ThrowIfExpired();
-        return inner.WriteAsync(message, cancellationToken);
+        return renewable is { HeadersSent: false } ? WriteFirstAsync(message, cancellationToken) : inner.WriteAsync(message, cancellationToken);
+    }
+
+    private async Task WriteFirstAsync(T message, CancellationToken cancellationToken)
+    {
+        await renewable!.BeforeFirstWriteAsync().ConfigureAwait(false);
+        await inner.WriteAsync(message, cancellationToken).ConfigureAwait(false);
     }
 }
