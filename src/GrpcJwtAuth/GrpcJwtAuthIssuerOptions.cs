@@ -75,7 +75,7 @@ public sealed class GrpcJwtAuthIssuerOptions
     /// <summary>Claims whose values are this issuer's scopes; empty takes <see cref="GrpcJwtAuthOptions.ScopeClaimTypes"/>.</summary>
     public IList<string> ScopeClaimTypes { get; } = new List<string>();
 
-    /// <summary>Tolerance for this issuer's <c>exp</c>/<c>nbf</c>; unset takes <see cref="GrpcJwtAuthOptions.ClockSkew"/>.</summary>
+    /// <summary>Tolerance for this issuer's <c>exp</c>/<c>nbf</c>/<c>iat</c>; unset takes <see cref="GrpcJwtAuthOptions.ClockSkew"/>.</summary>
     public TimeSpan? ClockSkew { get; set; }
 
     /// <summary>Unset takes <see cref="GrpcJwtAuthOptions.RequireHttpsMetadata"/>.</summary>

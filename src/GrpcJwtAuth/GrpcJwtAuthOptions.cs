@@ -87,7 +87,7 @@ public sealed class GrpcJwtAuthOptions
     /// </summary>
     public bool RequireTokenType { get; set; }
 
-    /// <summary>Tolerance applied to <c>exp</c> and <c>nbf</c>. Defaults to 00:00:30.</summary>
+    /// <summary>Tolerance applied to <c>exp</c>, <c>nbf</c> and <c>iat</c>. Defaults to 00:00:30.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

@@ -323,6 +323,7 @@ public class PrincipalAndEventsTests : IntegrationTest
     [Theory]
     [InlineData("expired", Details.TokenExpired, "token_expired")]
     [InlineData("forged", Details.InvalidSignature, "invalid_signature")]
+    [InlineData("issued in the future", Details.TokenIssuedInFuture, "token_issued_in_future")]
     public async Task OnAuthenticationFailed_sees_the_reason_and_its_tag_once_per_call(string kind, string reason, string tag)
     {
         var failures = new ConcurrentQueue<(string Reason, string Tag, bool IsGrpcCall)>();
@@ -334,14 +335,18 @@ public class PrincipalAndEventsTests : IntegrationTest
                 return Task.CompletedTask;
             },
         });
-        var token = kind == "expired"
-            ? Tokens.Create(TestKeys.Primary, lifetime: TimeSpan.FromMinutes(-5))
-            : Tokens.Create(TestKeys.Impostor);
+        var token = kind switch
+        {
+            "expired" => Tokens.Create(TestKeys.Primary, lifetime: TimeSpan.FromMinutes(-5)),
+            "issued in the future" => Tokens.Create(TestKeys.Primary, issuedAtOffset: TimeSpan.FromHours(2), lifetime: TimeSpan.FromHours(3)),
+            _ => Tokens.Create(TestKeys.Impostor),
+        };
 
-        await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.Bearer(token)), StatusCode.Unauthenticated, reason, token);
+        var rejection = await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.Bearer(token)), StatusCode.Unauthenticated, reason, token);
 
         var failure = Assert.Single(failures);
         Details.AssertMatches(reason, failure.Reason);
+        Assert.Equal(rejection.Status.Detail, failure.Reason);
         Assert.Equal((tag, true), (failure.Tag, failure.IsGrpcCall));
         Assert.Equal(0, server.Entries.Total);
     }
@@ -362,14 +367,17 @@ public class PrincipalAndEventsTests : IntegrationTest
             },
         });
         var expired = Tokens.Create(TestKeys.Primary, lifetime: TimeSpan.FromMinutes(-5));
+        var fromTheFuture = Tokens.Create(TestKeys.Primary, issuedAtOffset: TimeSpan.FromHours(2), lifetime: TimeSpan.FromHours(3));
 
         await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.None), StatusCode.Unauthenticated, Reason);
         await Rejection.AssertAsync(() => server.Probe.CallDuplexAsync(Auth.Bearer(expired), "a"), StatusCode.Unauthenticated, Reason, expired);
+        await Rejection.AssertAsync(() => server.Probe.CallUnaryAsync(Auth.Bearer(fromTheFuture)), StatusCode.Unauthenticated, Reason, fromTheFuture);
 
         Assert.Collection(
             challenged,
             reason => Assert.Equal(Details.MissingToken, reason),
-            reason => Details.AssertMatches(Details.TokenExpired, reason));
+            reason => Details.AssertMatches(Details.TokenExpired, reason),
+            reason => Assert.Matches(Details.TokenIssuedInFutureBy, reason));
         Assert.Equal(0, server.Entries.Total);
     }
 

@@ -185,6 +185,35 @@ public class StaticKeyTests : IntegrationTest
     }
 
     [Fact]
+    public async Task Token_issued_in_the_future_is_rejected_with_Unauthenticated_and_says_by_how_much()
+    {
+        var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
+        // Two hours and some minutes ahead, so that the detail reads "2 h" however long the call takes.
+        var issuedAt = DateTimeOffset.UtcNow.AddHours(2).AddMinutes(10).ToUnixTimeSeconds();
+        var token = IssuedAt(issuedAt);
+
+        var rejection = await Rejection.AssertAsync(
+            () => server.Probe.CallUnaryAsync(Auth.Bearer(token)), StatusCode.Unauthenticated, Details.TokenIssuedInFuture, token);
+
+        Assert.Equal(
+            "token not valid: its iat is 2 h in the future by the server's clock (allowed skew 30 s); check clock synchronisation",
+            rejection.Status.Detail);
+        Assert.Equal(0, server.Entries.Total);
+    }
+
+    [Fact]
+    public async Task Token_issued_within_the_clock_skew_ahead_or_without_iat_is_accepted()
+    {
+        var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
+
+        var ahead = await server.Probe.CallUnaryAsync(Auth.Bearer(IssuedAt(DateTimeOffset.UtcNow.AddSeconds(10).ToUnixTimeSeconds())));
+        var without = await server.Probe.CallUnaryAsync(Auth.Bearer(IssuedAt(issuedAt: null)));
+
+        Assert.True(ahead.PrincipalAuthenticated);
+        Assert.True(without.PrincipalAuthenticated);
+    }
+
+    [Fact]
     public async Task Token_expired_less_than_the_clock_skew_ago_is_accepted()
     {
         var server = await StartServerAsync(TestKeys.StaticOptions(TestKeys.Primary));
@@ -193,6 +222,17 @@ public class StaticKeyTests : IntegrationTest
         var reply = await server.Probe.CallUnaryAsync(Auth.Bearer(token));
 
         Assert.True(reply.PrincipalAuthenticated);
+    }
+
+    /// <summary>A token valid for an hour after <paramref name="issuedAt"/> (or from now, without iat when null).</summary>
+    private static string IssuedAt(long? issuedAt)
+    {
+        var iat = issuedAt is { } seconds ? $",\"iat\":{seconds}" : string.Empty;
+        var expires = (issuedAt ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds()) + 3600;
+        return TestTokenFactory.SignRaw(
+            """{"alg":"RS256","typ":"JWT","kid":"rsa-1"}""",
+            $$"""{"sub":"alice","iss":"{{TestTokenFactory.DefaultIssuer}}","aud":"{{TestTokenFactory.DefaultAudience}}","exp":{{expires}}{{iat}}}""",
+            TestKeys.Primary);
     }
 
     private static void AssertCaller(Protos.ProbeReply reply, string subject)

@@ -142,7 +142,8 @@ public sealed class TestTokenFactory(TimeProvider timeProvider)
         TimeSpan? notBeforeOffset = null,
         bool includeExpiry = true,
         IDictionary<string, object>? claims = null,
-        IDictionary<string, object>? headers = null)
+        IDictionary<string, object>? headers = null,
+        TimeSpan? issuedAtOffset = null)
     {
         var now = timeProvider.GetUtcNow().UtcDateTime;
         var payload = new Dictionary<string, object>(claims ?? new Dictionary<string, object>());
@@ -155,7 +156,7 @@ public sealed class TestTokenFactory(TimeProvider timeProvider)
         {
             Issuer = issuer,
             Audience = audience,
-            IssuedAt = now,
+            IssuedAt = now + (issuedAtOffset ?? TimeSpan.Zero),
             NotBefore = notBeforeOffset is { } nbf ? now + nbf : null,
             Expires = includeExpiry ? now + (lifetime ?? TimeSpan.FromMinutes(10)) : null,
             Claims = payload,

@@ -45,6 +45,7 @@ internal readonly record struct RejectedTokenClaims(string? Issuer, string? Subj
         or AuthFailure.TokenTypeNotAccepted
         or AuthFailure.KeyNotFoundSourceUnavailable
         or AuthFailure.TokenNotYetValid
+        or AuthFailure.TokenIssuedInFuture
         or AuthFailure.NoExpiration
         or AuthFailure.InvalidLifetime
         or AuthFailure.SignatureKeyNotFound

@@ -24,6 +24,7 @@ internal enum AuthFailure
     TokenExpired,
     TokenExpiredDuringCall,
     TokenNotYetValid,
+    TokenIssuedInFuture,
     NoExpiration,
     InvalidLifetime,
     SignatureKeyNotFound,

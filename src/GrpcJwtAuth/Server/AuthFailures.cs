@@ -55,6 +55,8 @@ internal static class AuthFailures
             "token expired during the call; start a new call with a fresh token");
         Set(AuthFailure.TokenNotYetValid, Unauthenticated, "token_not_yet_valid",
             "token not yet valid (nbf is in the future; check the clocks of issuer and server)");
+        Set(AuthFailure.TokenIssuedInFuture, Unauthenticated, "token_issued_in_future",
+            "token issued in the future (iat is ahead of the server's clock; check the clocks of issuer and server)");
         Set(AuthFailure.NoExpiration, Unauthenticated, "no_expiration",
             "token has no exp claim");
         Set(AuthFailure.InvalidLifetime, Unauthenticated, "invalid_lifetime",

@@ -26,9 +26,10 @@ internal readonly record struct TokenCheck(
 /// signature, then IdentityModel's <see cref="JsonWebTokenHandler"/> on the token whose signature held.
 /// <list type="number">
 /// <item>The pre-check (<see cref="TokenPrecheck"/>): shape, duplicates, times; it also reads <c>alg</c>, <c>kid</c>,
-/// <c>typ</c>, <c>iss</c>, <c>exp</c> and <c>nbf</c>.</item>
+/// <c>typ</c>, <c>iss</c>, <c>exp</c>, <c>nbf</c> and <c>iat</c>.</item>
 /// <item><c>typ</c> (<see cref="TokenTypes"/>); the issuer the token's <c>iss</c> routes to (<see cref="TrustedIssuers"/>),
-/// whose algorithms, keys and settings alone are used from here on; <c>alg</c>; <c>exp</c>/<c>nbf</c>.</item>
+/// whose algorithms, keys and settings alone are used from here on; <c>alg</c>; <c>exp</c>/<c>nbf</c>/<c>iat</c>
+/// (<see cref="LifetimeCheck"/>).</item>
 /// <item>The keys of that issuer for the token's <c>kid</c> and <c>alg</c>; a <c>kid</c> the issuer does not hold
 /// waits (bounded) for a shared refresh of its keys, so a newly published key is accepted on its first call.</item>
 /// <item>The signature, with IdentityModel's signature providers (<see cref="SignatureCheck"/>).</item>
@@ -82,10 +83,11 @@ internal sealed class JwtTokenValidator(TrustedIssuers issuers, CompiledAuthOpti
             return Failed(AuthFailure.AlgorithmNotAllowed, keyId);
         }
 
-        var lifetime = keys.Issuer.Profile.Lifetime.Check(facts.NotBefore, facts.Expires);
+        var times = keys.Issuer.Profile.Lifetime;
+        var lifetime = times.Check(facts.NotBefore, facts.Expires, facts.IssuedAt);
         if (lifetime != AuthFailure.None)
         {
-            return ValueTask.FromResult(TokenCheck.Fail(lifetime, keyId, keys.Issuer.Profile.Lifetime.Explain(lifetime, facts.NotBefore, facts.Expires)));
+            return ValueTask.FromResult(TokenCheck.Fail(lifetime, keyId, times.Explain(lifetime, facts.NotBefore, facts.Expires, facts.IssuedAt)));
         }
 
         var set = keys.Current;

@@ -52,9 +52,9 @@ internal static class TokenPrecheck
 
     /// <summary>
     /// Checks the token's shape and, while reading it, takes what the validator decides on before any signature or
-    /// parsing work: <c>alg</c>, <c>kid</c> and <c>typ</c> from the header, <c>iss</c>, <c>exp</c> and <c>nbf</c> from
-    /// the payload (top level only, each at most once since duplicates are refused). <c>alg</c>, <c>kid</c>,
-    /// <c>typ</c> and <c>iss</c> must be strings when present.
+    /// parsing work: <c>alg</c>, <c>kid</c> and <c>typ</c> from the header, <c>iss</c>, <c>exp</c>, <c>nbf</c> and
+    /// <c>iat</c> from the payload (top level only, each at most once since duplicates are refused). <c>alg</c>,
+    /// <c>kid</c>, <c>typ</c> and <c>iss</c> must be strings when present.
     /// </summary>
     public static AuthFailure Check(ReadOnlySpan<char> token, out TokenFacts facts)
     {
@@ -310,6 +310,10 @@ internal static class TokenPrecheck
         {
             facts.NotBefore = seconds;
         }
+        else
+        {
+            facts.IssuedAt = seconds;
+        }
 
         return AuthFailure.None;
     }
@@ -384,7 +388,7 @@ internal static class TokenPrecheck
 
 /// <summary>
 /// What <see cref="TokenPrecheck"/> read on its way through a token: <c>alg</c>, <c>kid</c>, <c>typ</c>, <c>iss</c>,
-/// <c>exp</c> and <c>nbf</c>, each <see langword="null"/> when absent. Unvalidated: the sender wrote them.
+/// <c>exp</c>, <c>nbf</c> and <c>iat</c>, each <see langword="null"/> when absent. Unvalidated: the sender wrote them.
 /// </summary>
 internal struct TokenFacts
 {
@@ -394,4 +398,5 @@ internal struct TokenFacts
     public string? Issuer;
     public long? Expires;
     public long? NotBefore;
+    public long? IssuedAt;
 }

@@ -22,6 +22,7 @@ public static class Details
     public const string InvalidTimeClaim = "token exp, nbf or iat is not a whole number of seconds between 1970 and 9999";
     public const string TokenExpired = "token expired";
     public const string TokenNotYetValid = "token not yet valid (nbf is in the future; check the clocks of issuer and server)";
+    public const string TokenIssuedInFuture = "token issued in the future (iat is ahead of the server's clock; check the clocks of issuer and server)";
     public const string NoExpiration = "token has no exp claim";
     public const string KeyNotFound = "signature key not found";
     public const string InvalidSignature = "signature invalid";
@@ -44,14 +45,21 @@ public static class Details
         @"^token not valid for another \d+ (s|min|h|d): its nbf is ahead of the server's clock \(allowed skew \d+ (s|min|h|d)\); check clock synchronisation$",
         RegexOptions.CultureInvariant);
 
+    /// <summary>What a token whose iat is ahead gets.</summary>
+    public static readonly Regex TokenIssuedInFutureBy = new(
+        @"^token not valid: its iat is \d+ (s|min|h|d) in the future by the server's clock \(allowed skew \d+ (s|min|h|d)\); check clock synchronisation$",
+        RegexOptions.CultureInvariant);
+
     /// <summary>
     /// Whether <paramref name="actual"/> is the detail <paramref name="expected"/> names: equal, or for the time
-    /// failures (<see cref="TokenExpired"/>, <see cref="TokenNotYetValid"/>) their form with the times filled in.
+    /// failures (<see cref="TokenExpired"/>, <see cref="TokenNotYetValid"/>, <see cref="TokenIssuedInFuture"/>) their
+    /// form with the times filled in.
     /// </summary>
     public static bool Matches(string expected, string? actual) => expected switch
     {
         TokenExpired => actual is not null && (actual == TokenExpired || TokenExpiredBy.IsMatch(actual)),
         TokenNotYetValid => actual is not null && (actual == TokenNotYetValid || TokenNotYetValidBy.IsMatch(actual)),
+        TokenIssuedInFuture => actual is not null && (actual == TokenIssuedInFuture || TokenIssuedInFutureBy.IsMatch(actual)),
         _ => expected == actual,
     };
 

@@ -104,6 +104,11 @@ public static class RejectionPaths
         var early = Token(keys, TestKeys.Primary, notBefore: TimeSpan.FromMinutes(10));
         Add("not yet valid", Unary, Unauthenticated, Details.TokenNotYetValid, "token_not_yet_valid", early,
             probe => probe.CallUnaryAsync(Auth.Bearer(early)));
+        var ahead = DateTimeOffset.UtcNow.AddHours(2).ToUnixTimeSeconds();
+        var fromTheFuture = TestTokenFactory.SignRaw(
+            """{"alg":"RS256","kid":"rsa-1"}""", Payload(keys, $$""" "sub":"user-1","iat":{{ahead}},"exp":{{ahead + 600}} """), TestKeys.Primary);
+        Add("issued in the future", Unary, Unauthenticated, Details.TokenIssuedInFuture, "token_issued_in_future", fromTheFuture,
+            probe => probe.CallUnaryAsync(Auth.Bearer(fromTheFuture)));
         var endless = Token(keys, TestKeys.Primary, includeExpiry: false);
         Add("no exp", Unary, Unauthenticated, Details.NoExpiration, "no_expiration", endless,
             probe => probe.CallUnaryAsync(Auth.Bearer(endless)));

@@ -22,6 +22,18 @@ public class RejectedTokenClaimsTests
     }
 
     [Theory]
+    [InlineData(nameof(AuthFailure.TokenNotYetValid))]
+    [InlineData(nameof(AuthFailure.TokenIssuedInFuture))]
+    public void Read_TokenRejectedForItsTimesBeforeTheSignature_ReturnsIssSubAndJti(string failure)
+    {
+        var token = _tokens.Create(Key, subject: "alice", claims: new Dictionary<string, object> { ["jti"] = "id-7" });
+
+        var claims = RejectedTokenClaims.Read(token, Enum.Parse<AuthFailure>(failure));
+
+        Assert.Equal(new RejectedTokenClaims(TestTokenFactory.DefaultIssuer, "alice", "id-7"), claims);
+    }
+
+    [Theory]
     [InlineData(nameof(AuthFailure.MalformedToken))]
     [InlineData(nameof(AuthFailure.EncryptedToken))]
     [InlineData(nameof(AuthFailure.TokenTooLarge))]

@@ -50,11 +50,21 @@ public class AuthFailuresTests
     [InlineData(nameof(AuthFailure.UnresolvedMethod), StatusCode.PermissionDenied)]
     [InlineData(nameof(AuthFailure.MissingAuthorization), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.TokenExpired), StatusCode.Unauthenticated)]
+    [InlineData(nameof(AuthFailure.TokenIssuedInFuture), StatusCode.Unauthenticated)]
     [InlineData(nameof(AuthFailure.TokenInvalid), StatusCode.Unauthenticated)]
     public void Get_Failure_HasExpectedCode(string name, StatusCode expected)
     {
         var failure = Enum.Parse<AuthFailure>(name);
         Assert.Equal(expected, AuthFailures.Get(failure).Code);
+    }
+
+    [Fact]
+    public void Get_TokenIssuedInFuture_HasItsTagAndFixedDetail()
+    {
+        var info = AuthFailures.Get(AuthFailure.TokenIssuedInFuture);
+
+        Assert.Equal("token_issued_in_future", info.Tag);
+        Assert.Equal("token issued in the future (iat is ahead of the server's clock; check the clocks of issuer and server)", info.Status.Detail);
     }
 
     [Theory]

@@ -144,6 +144,90 @@ public class JwtTokenValidatorTests
     }
 
     [Fact]
+    public async Task ValidateAsync_IssuedTwoHoursAhead_ReturnsTokenIssuedInFutureSayingByHowMuch()
+    {
+        var validator = CreateValidator(Rs256);
+        var token = TestTokenFactory.SignRaw(
+            Header("RS256", Rs256.KeyId), Payload(expires: Now.AddHours(3), issuedAt: Now.AddHours(2)), Rs256);
+
+        var check = await ValidateAsync(validator, token);
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, check.Failure);
+        Assert.Equal(
+            "token not valid: its iat is 2 h in the future by the server's clock (allowed skew 30 s); check clock synchronisation",
+            check.Detail);
+        Assert.Null(check.Caller);
+        Assert.Equal(Rs256.KeyId, check.KeyId);
+    }
+
+    [Theory]
+    // skew, iat seconds ahead, expected
+    [InlineData(30, 20, nameof(AuthFailure.None))]
+    [InlineData(30, 30, nameof(AuthFailure.None))]
+    [InlineData(30, 31, nameof(AuthFailure.TokenIssuedInFuture))]
+    [InlineData(120, 180, nameof(AuthFailure.TokenIssuedInFuture))]
+    [InlineData(0, 1, nameof(AuthFailure.TokenIssuedInFuture))]
+    [InlineData(0, 0, nameof(AuthFailure.None))]
+    [InlineData(30, -3600, nameof(AuthFailure.None))]
+    public async Task ValidateAsync_IssuedAtInFuture_RejectedOnlyBeyondClockSkew(int skewSeconds, int issuedAtSeconds, string expected)
+    {
+        var validator = CreateValidator(options => options.ClockSkew = TimeSpan.FromSeconds(skewSeconds), Rs256);
+        var token = TestTokenFactory.SignRaw(
+            Header("RS256", Rs256.KeyId), Payload(expires: Now.AddHours(1), issuedAt: Now.AddSeconds(issuedAtSeconds)), Rs256);
+
+        Assert.Equal(Enum.Parse<AuthFailure>(expected), (await ValidateAsync(validator, token)).Failure);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_NoIat_IsAccepted()
+    {
+        var validator = CreateValidator(Rs256);
+        var token = TestTokenFactory.SignRaw(
+            Header("RS256", Rs256.KeyId), Payload(expires: Now.AddMinutes(5), includeIssuedAt: false), Rs256);
+
+        var check = await ValidateAsync(validator, token);
+
+        Assert.Equal(AuthFailure.None, check.Failure);
+        Assert.Null(check.Detail);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_IssuedInFutureWithABadSignature_IsRejectedBeforeTheSignatureIsChecked()
+    {
+        var validator = CreateValidator(Rs256);
+        var impostor = TestSigningKey.Rsa(Rs256.KeyId);
+        var token = TestTokenFactory.SignRaw(
+            Header("RS256", Rs256.KeyId), Payload(expires: Now.AddHours(3), issuedAt: Now.AddHours(2)), impostor);
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, (await ValidateAsync(validator, token)).Failure);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_IssuedInFutureWithAnUnknownKid_DoesNotRefreshKeys()
+    {
+        var source = new FakeRemoteKeySource();
+        source.Returns(Rs256);
+        var validator = CreateValidator(options => options.JwksUri = "https://keys.test/jwks", source);
+        var token = TestTokenFactory.SignRaw(
+            Header("RS256", "rsa-unknown"), Payload(expires: Now.AddHours(3), issuedAt: Now.AddHours(2)), TestSigningKey.Rsa("rsa-unknown"));
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, (await ValidateAsync(validator, token)).Failure);
+        Assert.Equal(0, source.Calls);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_IssuedInFutureToken_BecomesValidWhenTheClockReachesIatLessTheSkew()
+    {
+        var validator = CreateValidator(options => options.ClockSkew = TimeSpan.FromSeconds(30), Rs256);
+        var token = TestTokenFactory.SignRaw(
+            Header("RS256", Rs256.KeyId), Payload(expires: Now.AddHours(1), issuedAt: Now.AddMinutes(2)), Rs256);
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, (await ValidateAsync(validator, token)).Failure);
+        _time.Advance(TimeSpan.FromSeconds(90));
+        Assert.Equal(AuthFailure.None, (await ValidateAsync(validator, token)).Failure);
+    }
+
+    [Fact]
     public async Task ValidateAsync_NoExp_ReturnsNoExpiration()
     {
         var validator = CreateValidator(Rs256);
@@ -645,16 +729,24 @@ public class JwtTokenValidatorTests
             : new Dictionary<string, string> { ["alg"] = algorithm, ["typ"] = "JWT", ["kid"] = keyId });
 
     private static string Payload(
-        DateTimeOffset expires, DateTimeOffset? notBefore = null, string subject = "user-1", string[]? audience = null)
+        DateTimeOffset expires,
+        DateTimeOffset? notBefore = null,
+        string subject = "user-1",
+        string[]? audience = null,
+        DateTimeOffset? issuedAt = null,
+        bool includeIssuedAt = true)
     {
         var claims = new Dictionary<string, object>
         {
             ["iss"] = Issuer,
             ["aud"] = audience is null ? Audience : audience,
             ["sub"] = subject,
-            ["iat"] = Now.ToUnixTimeSeconds(),
             ["exp"] = expires.ToUnixTimeSeconds(),
         };
+        if (includeIssuedAt)
+        {
+            claims["iat"] = (issuedAt ?? Now).ToUnixTimeSeconds();
+        }
         if (notBefore is { } nbf)
         {
             claims["nbf"] = nbf.ToUnixTimeSeconds();

@@ -134,10 +134,10 @@ public class LifetimeCheckTests
         var check = new LifetimeCheck(_time, Skew);
         var expires = Now.ToUnixTimeSeconds() + expiresInSeconds;
 
-        var failure = check.Check(notBefore: null, expires);
+        var failure = check.Check(notBefore: null, expires, issuedAt: null);
 
         Assert.Equal(AuthFailure.TokenExpired, failure);
-        Assert.Equal(expected, check.Explain(failure, notBefore: null, expires));
+        Assert.Equal(expected, check.Explain(failure, notBefore: null, expires, issuedAt: null));
     }
 
     [Theory]
@@ -149,10 +149,122 @@ public class LifetimeCheckTests
         var notBefore = Now.ToUnixTimeSeconds() + notBeforeInSeconds;
         var expires = notBefore + 3600;
 
-        var failure = check.Check(notBefore, expires);
+        var failure = check.Check(notBefore, expires, issuedAt: null);
 
         Assert.Equal(AuthFailure.TokenNotYetValid, failure);
-        Assert.Equal(expected, check.Explain(failure, notBefore, expires));
+        Assert.Equal(expected, check.Explain(failure, notBefore, expires, issuedAt: null));
+    }
+
+    [Theory]
+    [InlineData(42, "token not valid: its iat is 42 s in the future by the server's clock (allowed skew 30 s); check clock synchronisation")]
+    [InlineData(7200, "token not valid: its iat is 2 h in the future by the server's clock (allowed skew 30 s); check clock synchronisation")]
+    [InlineData(3 * 86400, "token not valid: its iat is 3 d in the future by the server's clock (allowed skew 30 s); check clock synchronisation")]
+    public void Explain_IssuedInFuture_SaysByHowMuchAndWhatToCheck(int issuedAtInSeconds, string expected)
+    {
+        var check = new LifetimeCheck(_time, Skew);
+        var issuedAt = Now.ToUnixTimeSeconds() + issuedAtInSeconds;
+        var expires = issuedAt + 3600;
+
+        var failure = check.Check(notBefore: null, expires, issuedAt);
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, failure);
+        Assert.Equal(expected, check.Explain(failure, notBefore: null, expires, issuedAt));
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(7200)]
+    public void Check_IssuedAtBeyondClockSkew_ReturnsTokenIssuedInFuture(int secondsAhead)
+    {
+        var issuedAt = Now.ToUnixTimeSeconds() + secondsAhead;
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, Check().Check(notBefore: null, issuedAt + 600, issuedAt));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(29)]
+    public void Check_IssuedAtWithinClockSkew_ReturnsNone(int secondsAhead)
+    {
+        var issuedAt = Now.ToUnixTimeSeconds() + secondsAhead;
+
+        Assert.Equal(AuthFailure.None, Check().Check(notBefore: null, issuedAt + 600, issuedAt));
+    }
+
+    [Fact]
+    public void Check_IssuedAtExactlyNowPlusClockSkew_ReturnsNone()
+    {
+        var issuedAt = Now.ToUnixTimeSeconds() + (long)Skew.TotalSeconds;
+
+        Assert.Equal(AuthFailure.None, Check().Check(notBefore: null, issuedAt + 600, issuedAt));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-60)]
+    [InlineData(-86400)]
+    public void Check_IssuedAtNowOrInThePast_ReturnsNone(int secondsFromNow)
+    {
+        var issuedAt = Now.ToUnixTimeSeconds() + secondsFromNow;
+
+        Assert.Equal(AuthFailure.None, Check().Check(notBefore: null, Now.ToUnixTimeSeconds() + 600, issuedAt));
+    }
+
+    [Fact]
+    public void Check_NoIssuedAt_ReturnsNone()
+    {
+        Assert.Equal(AuthFailure.None, Check().Check(notBefore: null, Now.ToUnixTimeSeconds() + 600, issuedAt: null));
+    }
+
+    [Fact]
+    public void Check_IssuedAtAhead_BecomesValidWhenTheInjectedClockCatchesUp()
+    {
+        var check = Check();
+        var issuedAt = Now.ToUnixTimeSeconds() + 120;
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, check.Check(notBefore: null, issuedAt + 600, issuedAt));
+        _time.Advance(TimeSpan.FromSeconds(90));
+
+        Assert.Equal(AuthFailure.None, check.Check(notBefore: null, issuedAt + 600, issuedAt));
+    }
+
+    [Fact]
+    public void Check_NotBeforeAndIssuedAtBothAhead_ReturnsTokenNotYetValid()
+    {
+        var ahead = Now.ToUnixTimeSeconds() + 7200;
+
+        Assert.Equal(AuthFailure.TokenNotYetValid, Check().Check(ahead, ahead + 600, ahead));
+    }
+
+    [Fact]
+    public void Check_IssuedAtAheadAndExpired_ReturnsTokenIssuedInFuture()
+    {
+        var now = Now.ToUnixTimeSeconds();
+
+        Assert.Equal(AuthFailure.TokenIssuedInFuture, Check().Check(notBefore: null, now - 3600, now + 7200));
+    }
+
+    [Fact]
+    public void Check_IssuedAtAheadWithoutExpiry_ReturnsNoExpiration()
+    {
+        Assert.Equal(AuthFailure.NoExpiration, Check().Check(notBefore: null, expires: null, Now.ToUnixTimeSeconds() + 7200));
+    }
+
+    [Fact]
+    public void Check_IssuedAtAheadAndNotBeforeAfterExpiry_ReturnsInvalidLifetime()
+    {
+        var now = Now.ToUnixTimeSeconds();
+
+        Assert.Equal(AuthFailure.InvalidLifetime, Check().Check(now + 10, now + 5, now + 7200));
+    }
+
+    [Fact]
+    public void Check_LatestIssuedAtWithClockNearDateTimeMax_DoesNotOverflow()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.MaxValue.AddSeconds(-10));
+        var check = new LifetimeCheck(time, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(AuthFailure.None, check.Check(notBefore: null, TokenPrecheck.LatestNumericDate, TokenPrecheck.LatestNumericDate));
     }
 
     [Theory]
@@ -161,6 +273,8 @@ public class LifetimeCheckTests
     [InlineData((int)AuthFailure.None)]
     public void Explain_OtherOutcomes_LeaveTheFixedDetail(int failure)
     {
-        Assert.Null(new LifetimeCheck(_time, Skew).Explain((AuthFailure)failure, Now.ToUnixTimeSeconds(), Now.ToUnixTimeSeconds() + 60));
+        var now = Now.ToUnixTimeSeconds();
+
+        Assert.Null(new LifetimeCheck(_time, Skew).Explain((AuthFailure)failure, now, now + 60, now + 7200));
     }
 }

@@ -240,11 +240,11 @@ public partial class TokenPrecheckTests
     }
 
     [Fact]
-    public void Check_WellFormedToken_ReadsAlgKidTypIssExpAndNbf()
+    public void Check_WellFormedToken_ReadsAlgKidTypIssExpNbfAndIat()
     {
         var token = Token(
             """{"alg":"ES256","kid":"k\u0031","typ":"at+jwt"}""",
-            """{"sub":"x","iss":"https://issuer.test","nbf":1700000000,"exp":1700000600,"nested":{"iss":"other","exp":1}}""");
+            """{"sub":"x","iss":"https://issuer.test","nbf":1700000000,"iat":1699999990,"exp":1700000600,"nested":{"iss":"other","exp":1,"iat":2}}""");
 
         Assert.Equal(AuthFailure.None, TokenPrecheck.Check(token, out var facts));
 
@@ -254,6 +254,17 @@ public partial class TokenPrecheckTests
         Assert.Equal("https://issuer.test", facts.Issuer);
         Assert.Equal(1700000600, facts.Expires);
         Assert.Equal(1700000000, facts.NotBefore);
+        Assert.Equal(1699999990, facts.IssuedAt);
+    }
+
+    [Fact]
+    public void Check_NoTimeClaims_LeavesExpNbfAndIatNull()
+    {
+        Assert.Equal(AuthFailure.None, TokenPrecheck.Check(Token(Header, """{"sub":"x"}"""), out var facts));
+
+        Assert.Null(facts.Expires);
+        Assert.Null(facts.NotBefore);
+        Assert.Null(facts.IssuedAt);
     }
 
     [Theory]
