@@ -32,7 +32,7 @@ internal static partial class Log
                   "and the identity provider probably differ; check clock synchronisation. Logged once per token source.")]
     public static partial void ClockSkewSuspected(ILogger logger, string problem, string amount);
 
-    [LoggerMessage(EventId = 306, EventName = "StreamRenewed", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 306, EventName = "StreamRenewalSucceeded", Level = LogLevel.Debug,
         Message = "Streaming call {Method} renewed with a fresh token (renewal {Renewal}); the server now ends it at {AcceptedUntil:O}.")]
     public static partial void StreamRenewed(ILogger logger, string method, int renewal, DateTimeOffset acceptedUntil);
 

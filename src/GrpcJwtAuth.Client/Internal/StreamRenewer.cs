@@ -147,8 +147,9 @@ internal sealed class StreamRenewer
                 return null;
             }
 
+            var wait = DelayAsync(backoff);
             Log.StreamRenewalFailed(_logger, _method, reason, backoff, current.ExpiresAt);
-            await DelayAsync(backoff).ConfigureAwait(false);
+            await wait.ConfigureAwait(false);
             backoff = backoff * 2 < LongestBackoff ? backoff * 2 : LongestBackoff;
         }
     }
