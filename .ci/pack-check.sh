@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs GrpcJwtAuth and GrpcJwtAuth.Client, then builds and runs a throwaway consumer that references them as
+# Packs GrpcJwtAuth, GrpcJwtAuth.Client and the GrpcJwtAuth.Tool dotnet tool, checks what each package holds, then builds and runs a throwaway consumer that references them as
 # packages (PackageReference, not ProjectReference), outside the repository's build settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ version="0.1.0-ci.$(date +%s)"
 
 dotnet pack src/GrpcJwtAuth/GrpcJwtAuth.csproj -c Release -o "$work/packages" -p:Version="$version" -v quiet -nologo
 dotnet pack src/GrpcJwtAuth.Client/GrpcJwtAuth.Client.csproj -c Release -o "$work/packages" -p:Version="$version" -v quiet -nologo
+dotnet pack src/GrpcJwtAuth.Tool/GrpcJwtAuth.Tool.csproj -c Release -o "$work/packages" -p:Version="$version" -v quiet -nologo
 
 for package in GrpcJwtAuth GrpcJwtAuth.Client; do
   nupkg="$work/packages/$package.$version.nupkg"
@@ -22,6 +23,19 @@ for package in GrpcJwtAuth GrpcJwtAuth.Client; do
   unzip -p "$nupkg" "$package.nuspec" | grep -q '<license type="expression">MIT</license>' \
     || { echo "$package package lacks the MIT license expression" >&2; exit 1; }
 done
+
+# The tool: a DotnetTool package whose command is grpcjwtauth, with the server package's code beside it.
+tool="$work/packages/GrpcJwtAuth.Tool.$version.nupkg"
+[ -f "$tool" ] || { echo "missing $tool" >&2; exit 1; }
+contents=$(unzip -l "$tool")
+for expected in README.md tools/net10.0/any/GrpcJwtAuth.Tool.dll tools/net10.0/any/GrpcJwtAuth.dll tools/net10.0/any/DotnetToolSettings.xml; do
+  grep -q "$expected" <<<"$contents" || { echo "GrpcJwtAuth.Tool package lacks $expected" >&2; exit 1; }
+done
+unzip -p "$tool" tools/net10.0/any/DotnetToolSettings.xml | grep -q 'Command Name="grpcjwtauth"' \
+  || { echo "GrpcJwtAuth.Tool package does not name the grpcjwtauth command" >&2; exit 1; }
+nuspec=$(unzip -p "$tool" GrpcJwtAuth.Tool.nuspec)
+grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || { echo "GrpcJwtAuth.Tool package lacks the MIT license expression" >&2; exit 1; }
+grep -q '<packageType name="DotnetTool"' <<<"$nuspec" || { echo "GrpcJwtAuth.Tool package is not a DotnetTool package" >&2; exit 1; }
 
 consumer="$work/consumer"
 mkdir -p "$consumer"
