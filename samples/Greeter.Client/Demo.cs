@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using GrpcJwtAuth.Client;
 using GrpcJwtAuth.Client.Caching;
 using GrpcJwtAuth.Client.Sources;
+using Microsoft.Extensions.Logging;
 
 namespace Greeter.Client;
 
@@ -119,6 +120,30 @@ internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter ou
 
                 return $"all {received} replies arrived; the stream was not cut";
             }),
+            ("long stream renewed 3 times", StatusCode.OK, async () =>
+            {
+                // The same kind of token as above, accepted for about 3 s more, but now the client renews the stream
+                // with a fresh one shortly before each expires. The stream is read until it has outlived its first
+                // token and been renewed three times; unrenewed, it would be cut as above.
+                var source = new ShortLivedTokens(tokens);
+                var renewals = new RenewalCounter();
+                using var logging = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Debug).AddProvider(renewals));
+                var client = new global::Greeter.Greeter.GreeterClient(channel.AddJwtCallCredentials(source, configure: null, logging));
+                var started = Stopwatch.StartNew();
+                using var call = client.StreamHellos(new HelloRequest { Name = "Alice", Count = 200, IntervalMs = 100 });
+                var received = 0;
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                    received++;
+                    if (renewals.Count >= 3 && started.Elapsed > source.FirstAcceptedFor)
+                    {
+                        return $"{received} replies in {started.Elapsed.TotalSeconds:0.0} s, past its first token's end at " +
+                               $"{source.FirstAcceptedFor.TotalSeconds:0.0} s; renewed {renewals.Count} times";
+                    }
+                }
+
+                throw new InvalidOperationException($"the stream ended after {received} replies and {renewals.Count} renewals");
+            }),
         };
 
         var results = new List<DemoResult>();
@@ -152,6 +177,59 @@ internal sealed class Demo(GrpcChannel channel, DemoTokens tokens, TextWriter ou
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Tokens the sample server accepts for 3 s: they expired 27 s ago, inside its 30 s of clock skew. Each says so in
+    /// its <see cref="AccessToken.ExpiresAt"/> (exp + 30 s), which is what the client renews by. A fresh one each time.
+    /// </summary>
+    private sealed class ShortLivedTokens(DemoTokens tokens) : IAccessTokenProvider
+    {
+        private static readonly TimeSpan ServerClockSkew = TimeSpan.FromSeconds(30);
+        private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+        private TimeSpan _firstAcceptedFor;
+
+        /// <summary>How long after the case started the first token stopped being accepted.</summary>
+        public TimeSpan FirstAcceptedFor => _firstAcceptedFor;
+
+        public async ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken = default)
+        {
+            var token = await tokens.GetAsync("alice", "user", lifetimeSeconds: -27);
+            var acceptedUntil = AccessToken.FromJwt(token).ExpiresAt + ServerClockSkew;
+            if (_firstAcceptedFor == TimeSpan.Zero)
+            {
+                _firstAcceptedFor = acceptedUntil - _started;
+            }
+
+            return new AccessToken(token, acceptedUntil);
+        }
+    }
+
+    /// <summary>Counts the client's "stream renewed" log events (GrpcJwtAuth.Client event 306).</summary>
+    private sealed class RenewalCounter : ILoggerProvider, ILogger
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Name == "StreamRenewalSucceeded")
+            {
+                Interlocked.Increment(ref _count);
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     private global::Greeter.Greeter.GreeterClient Client(string token) =>

@@ -87,6 +87,9 @@ public static class GreeterServerApp
         }
 
         app.MapGrpcService<GreeterService>().RequireAuthorization("person");
+
+        // Streams outlive their token when the client sends a fresh one (AddJwtCallCredentials does it by itself).
+        app.MapGrpcJwtAuthStreamRenewal();
         app.MapGrpcHealthChecksService();
 
         return app;

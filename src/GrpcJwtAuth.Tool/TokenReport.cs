@@ -370,7 +370,7 @@ internal sealed class TokenReport(
     /// <summary>The times against <paramref name="now"/>, the clock reading the validator decided on; its time detail when it gave one.</summary>
     private void Times(JsonWebToken? jwt, TokenFacts facts, IssuerDefinition? issuer, DateTimeOffset now, TokenCheck check)
     {
-        long? issuedAt = jwt is not null && jwt.TryGetPayloadValue<long>("iat", out var iat) ? iat : null;
+        var issuedAt = facts.IssuedAt;
         if (issuer is null)
         {
             writer.Step("times", StepResult.Info, "not checked: no trusted issuer, so no clock skew applies");
@@ -378,12 +378,12 @@ internal sealed class TokenReport(
         else
         {
             var lifetime = issuer.Profile.Lifetime;
-            var failure = lifetime.Check(facts.NotBefore, facts.Expires);
+            var failure = lifetime.Check(facts.NotBefore, facts.Expires, facts.IssuedAt);
             var skew = $"allowed skew {HumanDuration.Format(issuer.Profile.ClockSkew)}";
             writer.Step("times", failure == AuthFailure.None ? StepResult.Ok : StepResult.Fail, failure == AuthFailure.None
                 ? $"valid now by this machine's clock ({skew})"
                 : (failure == check.Failure ? check.Detail : null)
-                    ?? lifetime.Explain(failure, facts.NotBefore, facts.Expires)
+                    ?? lifetime.Explain(failure, facts.NotBefore, facts.Expires, facts.IssuedAt)
                     ?? $"{AuthFailures.Get(failure).Status.Detail} ({skew})");
         }
 
