@@ -6,6 +6,8 @@ using GrpcJwtAuth.IntegrationTests.Protos;
 using GrpcJwtAuth.Protocol.V1;
 using GrpcJwtAuth.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GrpcJwtAuth.IntegrationTests;
@@ -31,8 +33,15 @@ public class StreamRenewalTests : IntegrationTest
         more?.Invoke(options);
     };
 
-    private Task<GrpcTestServer> StartAsync(Action<GrpcJwtAuthOptions>? more = null, bool mapRenewal = true) =>
-        StartServerAsync(Options(more), timeProvider: _clock, configureApp: mapRenewal ? app => app.MapGrpcJwtAuthStreamRenewal() : null);
+    private Task<GrpcTestServer> StartAsync(Action<GrpcJwtAuthOptions>? more = null, bool mapRenewal = true, Action<WebApplication>? app = null) =>
+        StartServerAsync(Options(more), timeProvider: _clock, configureApp: built =>
+        {
+            app?.Invoke(built);
+            if (mapRenewal)
+            {
+                built.MapGrpcJwtAuthStreamRenewal();
+            }
+        });
 
     private string Token(string subject = "alice", string[]? roles = null, TimeSpan? lifetime = null, IDictionary<string, object>? claims = null)
     {
@@ -106,6 +115,42 @@ public class StreamRenewalTests : IntegrationTest
         await call.RequestStream.CompleteAsync().DefaultTimeout();
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_from_the_factory_renews_its_streams_over_the_connection_of_the_stream()
+    {
+        var connections = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string Connection)>();
+        var server = await StartAsync(app: app => app.Use((context, next) =>
+        {
+            connections.Enqueue((context.Request.Path.Value ?? string.Empty, context.Connection.Id));
+            return next(context);
+        }));
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_clock);
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(server.Logs.CreateProvider()));
+        services.AddAccessTokenProvider((_, _) => ValueTask.FromResult(AccessToken.FromJwt(Token())));
+        services.AddGrpcClient<Probe.ProbeClient>(options => options.Address = server.Address)
+            .ConfigurePrimaryHttpMessageHandler(server.Certificate.CreatePinnedHandler)
+            .AddJwtCallCredentials();
+        await using var provider = services.BuildServiceProvider();
+        var started = _clock.GetUtcNow();
+
+        using var call = provider.GetRequiredService<Probe.ProbeClient>().Duplex();
+        await EchoAsync(call, "one");
+        for (var renewals = 1; renewals <= 3; renewals++)
+        {
+            await server.Logs.WaitForEventCountAsync("StreamRenewalScheduled", renewals).DefaultTimeout();
+            _clock.Advance(Lifetime / 2);
+            await server.Logs.WaitForEventCountAsync("StreamRenewed", renewals).DefaultTimeout();
+        }
+
+        // The first token's end (exp + skew) has passed.
+        Assert.True(_clock.GetUtcNow() - started >= Lifetime + ClockSkew);
+        await EchoAsync(call, "two");
+        var stream = Assert.Single(connections, entry => entry.Path == "/test.Probe/Duplex");
+        Assert.Equal(3, connections.Count(entry => entry.Path == "/grpcjwtauth.v1.StreamRenewal/Renew"));
+        Assert.All(connections, entry => Assert.Equal(stream.Connection, entry.Connection));
     }
 
     [Fact]
