@@ -73,6 +73,10 @@ public class StreamRenewalTests : IntegrationTest
         return (call, callId!);
     }
 
+    /// <summary>A client on its own channel whose calls carry tokens from <paramref name="source"/> and renew their streams on the test's clock.</summary>
+    private Probe.ProbeClient RenewingClient(GrpcTestServer server, IAccessTokenProvider source) =>
+        new(server.CreateChannel().AddJwtCallCredentials(source, options => options.TimeProvider = _clock, server.ClientLoggerFactory));
+
     private static Task<RenewStreamReply> RenewAsync(GrpcTestServer server, string callId, string? token) =>
         new StreamRenewal.StreamRenewalClient(server.Channel)
             .RenewAsync(new RenewStreamRequest { CallId = callId }, token is null ? Auth.None : Auth.Bearer(token)).ResponseAsync.DefaultTimeout();
@@ -90,9 +94,7 @@ public class StreamRenewalTests : IntegrationTest
     {
         var server = await StartAsync();
         var source = new MintingTokenSource(() => Token(), _clock);
-        var invoker = server.CreateChannel().AddJwtCallCredentials(
-            source, options => options.TimeProvider = _clock, server.ClientLoggerFactory);
-        var client = new Probe.ProbeClient(invoker);
+        var client = RenewingClient(server, source);
         var started = _clock.GetUtcNow();
 
         using var call = client.Duplex();
@@ -349,8 +351,7 @@ public class StreamRenewalTests : IntegrationTest
     {
         var server = await StartAsync();
         var source = new MintingTokenSource(() => Token(), _clock);
-        var client = new Probe.ProbeClient(server.CreateChannel().AddJwtCallCredentials(
-            source, options => options.TimeProvider = _clock, server.ClientLoggerFactory));
+        var client = RenewingClient(server, source);
 
         using var call = client.Duplex(new CallOptions().WithoutStreamRenewal());
         await EchoAsync(call, "one");
@@ -367,8 +368,7 @@ public class StreamRenewalTests : IntegrationTest
     {
         var server = await StartAsync();
         var source = new MintingTokenSource(() => Token(), _clock) { FailuresBeforeNextToken = 2 };
-        var client = new Probe.ProbeClient(server.CreateChannel().AddJwtCallCredentials(
-            source, options => options.TimeProvider = _clock, server.ClientLoggerFactory));
+        var client = RenewingClient(server, source);
         using var call = client.Duplex();
         await EchoAsync(call, "one");
 
@@ -391,8 +391,7 @@ public class StreamRenewalTests : IntegrationTest
         var server = await StartAsync();
         var subjects = new Queue<string>(["alice", "bob"]);
         var source = new MintingTokenSource(() => Token(subjects.Count > 0 ? subjects.Dequeue() : "bob"), _clock);
-        var client = new Probe.ProbeClient(server.CreateChannel().AddJwtCallCredentials(
-            source, options => options.TimeProvider = _clock, server.ClientLoggerFactory));
+        var client = RenewingClient(server, source);
         using var call = client.Duplex();
         await EchoAsync(call, "one");
 

@@ -67,11 +67,7 @@ internal sealed class JwtCallCredentialsInterceptor(
             call.ResponseHeadersAsync,
             call.GetStatus,
             call.GetTrailers,
-            () =>
-            {
-                renewer.Stop();
-                call.Dispose();
-            });
+            StopThenDispose(renewer, call));
     }
 
     public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
@@ -94,11 +90,7 @@ internal sealed class JwtCallCredentialsInterceptor(
             call.ResponseHeadersAsync,
             call.GetStatus,
             call.GetTrailers,
-            () =>
-            {
-                renewer.Stop();
-                call.Dispose();
-            });
+            StopThenDispose(renewer, call));
     }
 
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
@@ -119,11 +111,7 @@ internal sealed class JwtCallCredentialsInterceptor(
             call.ResponseHeadersAsync,
             call.GetStatus,
             call.GetTrailers,
-            () =>
-            {
-                renewer.Stop();
-                call.Dispose();
-            });
+            StopThenDispose(renewer, call));
     }
 
     /// <summary>
@@ -152,6 +140,13 @@ internal sealed class JwtCallCredentialsInterceptor(
 
         return options.RenewStreams && renewalInvoker is not null && !HasExplicitAuthorization(context);
     }
+
+    /// <summary>A renewed call's dispose action: renewal stops first, so nothing is sent for a call being torn down.</summary>
+    private static Action StopThenDispose(StreamRenewer renewer, IDisposable call) => () =>
+    {
+        renewer.Stop();
+        call.Dispose();
+    };
 
     private StreamRenewer StartRenewer(string method, Task<Metadata> responseHeaders, TokenAttacher attacher)
     {
