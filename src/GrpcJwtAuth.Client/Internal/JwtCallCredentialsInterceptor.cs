@@ -25,6 +25,7 @@ internal sealed class JwtCallCredentialsInterceptor(
     public override TResponse BlockingUnaryCall<TRequest, TResponse>(
         TRequest request, ClientInterceptorContext<TRequest, TResponse> context, BlockingUnaryCallContinuation<TRequest, TResponse> continuation)
     {
+        RemoveNoRenewalMarker(ref context);
         var attacher = NewAttacher();
         try
         {
@@ -40,6 +41,7 @@ internal sealed class JwtCallCredentialsInterceptor(
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
         TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
     {
+        RemoveNoRenewalMarker(ref context);
         var attacher = NewAttacher();
         var call = continuation(request, WithToken(context, attacher));
         if (HasExplicitAuthorization(context))
@@ -122,19 +124,8 @@ internal sealed class JwtCallCredentialsInterceptor(
         where TRequest : class
         where TResponse : class
     {
-        var headers = context.Options.Headers;
-        if (headers?.Get(NoRenewalHeader) is not null)
+        if (RemoveNoRenewalMarker(ref context))
         {
-            var kept = new Metadata();
-            foreach (var entry in headers)
-            {
-                if (!string.Equals(entry.Key, NoRenewalHeader, StringComparison.Ordinal))
-                {
-                    kept.Add(entry);
-                }
-            }
-
-            context = new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(kept));
             return false;
         }
 
@@ -147,6 +138,30 @@ internal sealed class JwtCallCredentialsInterceptor(
         renewer.Stop();
         call.Dispose();
     };
+
+    /// <summary>Takes the opt-out header off the call's headers, whatever the call's type; whether it was there.</summary>
+    private static bool RemoveNoRenewalMarker<TRequest, TResponse>(ref ClientInterceptorContext<TRequest, TResponse> context)
+        where TRequest : class
+        where TResponse : class
+    {
+        var headers = context.Options.Headers;
+        if (headers?.Get(NoRenewalHeader) is null)
+        {
+            return false;
+        }
+
+        var kept = new Metadata();
+        foreach (var entry in headers)
+        {
+            if (!string.Equals(entry.Key, NoRenewalHeader, StringComparison.Ordinal))
+            {
+                kept.Add(entry);
+            }
+        }
+
+        context = new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(kept));
+        return true;
+    }
 
     private StreamRenewer StartRenewer(string method, Task<Metadata> responseHeaders, TokenAttacher attacher)
     {

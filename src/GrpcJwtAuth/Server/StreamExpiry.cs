@@ -80,7 +80,11 @@ internal sealed class StreamExpiry : IDisposable
                 _deadline = deadline;
                 try
                 {
-                    _timer.Change(NextWait(), Timeout.InfiniteTimeSpan);
+                    // A disposed timer refuses the change: the system clock's returns false, others may throw.
+                    if (!_timer.Change(NextWait(), Timeout.InfiniteTimeSpan))
+                    {
+                        return false;
+                    }
                 }
                 catch (ObjectDisposedException)
                 {

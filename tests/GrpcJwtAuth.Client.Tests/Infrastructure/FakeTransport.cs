@@ -24,6 +24,9 @@ internal sealed class FakeTransport
 
     public bool RunsCredentials { get; set; } = true;
 
+    /// <summary>Added to every attempt's response headers (such as a stream's call id). Defaults to none.</summary>
+    public Metadata ResponseHeaders { get; } = [];
+
     /// <summary>The status of attempt N (from 1), given what it sent. Defaults to OK.</summary>
     public Func<SentAttempt, StatusCode> Respond { get; set; } = _ => StatusCode.OK;
 
@@ -125,7 +128,13 @@ internal sealed class FakeTransport
 
         var code = status?.StatusCode ?? Respond(attempt);
         var marker = new Metadata { { "attempt", attempt.Number.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
-        return new Outcome(status ?? new Status(code, $"attempt {attempt.Number}"), marker, marker);
+        var headers = new Metadata { marker[0] };
+        foreach (var entry in ResponseHeaders)
+        {
+            headers.Add(entry);
+        }
+
+        return new Outcome(status ?? new Status(code, $"attempt {attempt.Number}"), headers, marker);
     }
 
     private static async Task<string> ResponseAsync(Task<Outcome> outcome)

@@ -1,9 +1,11 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 
 namespace GrpcJwtAuth.Client.Tests.Infrastructure;
 
-/// <summary>One log line as written: event, level, formatted message and exception.</summary>
-internal sealed record LogEntry(string? EventName, LogLevel Level, string Message, Exception? Exception);
+/// <summary>One log line as written: event, level, formatted message, exception, and each structured value as text.</summary>
+internal sealed record LogEntry(
+    string? EventName, LogLevel Level, string Message, Exception? Exception, IReadOnlyList<KeyValuePair<string, string?>> State);
 
 /// <summary>
 /// Keeps every log line, at every level, and lets a test wait until an event has been written a number of times:
@@ -51,7 +53,10 @@ internal sealed class RecordingLogger<T> : ILogger<T>
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        var entry = new LogEntry(eventId.Name, logLevel, formatter(state, exception), exception);
+        IReadOnlyList<KeyValuePair<string, string?>> values = state is IReadOnlyList<KeyValuePair<string, object?>> structured
+            ? [.. structured.Select(pair => new KeyValuePair<string, string?>(pair.Key, Convert.ToString(pair.Value, CultureInfo.InvariantCulture)))]
+            : [new KeyValuePair<string, string?>("{OriginalFormat}", Convert.ToString(state, CultureInfo.InvariantCulture))];
+        var entry = new LogEntry(eventId.Name, logLevel, formatter(state, exception), exception, values);
         List<TaskCompletionSource> reached = [];
         lock (_gate)
         {

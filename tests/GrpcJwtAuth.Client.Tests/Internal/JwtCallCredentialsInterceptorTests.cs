@@ -13,9 +13,15 @@ namespace GrpcJwtAuth.Client.Tests.Internal;
 /// </summary>
 public sealed class JwtCallCredentialsInterceptorTests
 {
-    private readonly FakeTokenSource _source = new(new FakeTimeProvider());
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeTokenSource _source;
     private readonly FakeTransport _transport = new();
     private readonly RecordingLogger<JwtCallCredentialsInterceptor> _logger = new();
+
+    public JwtCallCredentialsInterceptorTests()
+    {
+        _source = new FakeTokenSource(_time);
+    }
 
     [Fact]
     public async Task AsyncUnaryCall_Succeeds_CarriesBearerTokenFromProvider()
@@ -443,6 +449,136 @@ public sealed class JwtCallCredentialsInterceptorTests
         }
 
         Assert.Equal([["Bearer token-1"], ["Bearer token-2"], ["Bearer token-3"]], _transport.Attempts.Select(attempt => attempt.Authorization));
+    }
+
+    [Fact]
+    public async Task AsyncDuplexStreamingCall_ServerGivesACallId_IsRenewedBeforeItsTokenExpires()
+    {
+        var (interceptor, renewals) = CreateRenewingInterceptor();
+
+        using var call = interceptor.AsyncDuplexStreamingCall(FakeTransport.Context(MethodType.DuplexStreaming), _transport.DuplexStreamingCall);
+        await _logger.WaitForAsync("StreamRenewalScheduled");
+        _time.Advance(TimeSpan.FromMinutes(9));
+
+        var attempt = await renewals.WaitForAttemptAsync(1);
+        Assert.Equal("Bearer token-2", attempt.Headers.GetValue("authorization"));
+        Assert.Equal(new string('c', 43), attempt.CallId);
+    }
+
+    [Fact]
+    public async Task AsyncDuplexStreamingCall_ResponseStreamEnds_StopsRenewing()
+    {
+        var (interceptor, renewals) = CreateRenewingInterceptor();
+        using var call = interceptor.AsyncDuplexStreamingCall(FakeTransport.Context(MethodType.DuplexStreaming), _transport.DuplexStreamingCall);
+        await _logger.WaitForAsync("StreamRenewalScheduled");
+
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+        }
+
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Empty(renewals.Attempts);
+    }
+
+    public static TheoryData<string, Func<Metadata, CallOptions>> OptOuts() => new()
+    {
+        { "CallOptions.WithoutStreamRenewal()", headers => new CallOptions(headers).WithoutStreamRenewal() },
+        { "Metadata.WithoutStreamRenewal()", headers => new CallOptions(headers.WithoutStreamRenewal()) },
+        { "marker in the middle", headers => new CallOptions(WithMarkerAt(headers, 1)) },
+    };
+
+    [Theory]
+    [MemberData(nameof(OptOuts))]
+    public async Task AsyncDuplexStreamingCall_WithoutStreamRenewal_MarkerIsNotSentAndNothingIsRenewed(string description, Func<Metadata, CallOptions> optOut)
+    {
+        var (interceptor, renewals) = CreateRenewingInterceptor();
+        var options = optOut(new Metadata { { "a", "1" }, { "b", "2" }, { "a", "3" } });
+
+        using var call = interceptor.AsyncDuplexStreamingCall(FakeTransport.Context(MethodType.DuplexStreaming, options), _transport.DuplexStreamingCall);
+        Assert.Equal(new string('c', 43), (await call.ResponseHeadersAsync.DefaultTimeout()).GetValue("grpcjwtauth-call-id"));
+        _time.Advance(TimeSpan.FromHours(1));
+
+        var sent = Assert.Single(_transport.Attempts);
+        Assert.Equal(["a=1", "b=2", "a=3"], sent.Options.Headers!.Select(entry => $"{entry.Key}={entry.Value}"));
+        Assert.Equal(["a=1", "b=2", "a=3", "authorization=Bearer token-1"], sent.Sent.Select(entry => $"{entry.Key}={entry.Value}"));
+        Assert.Empty(renewals.Attempts);
+        Assert.Equal(0, _logger.Count("StreamRenewalScheduled"));
+        Assert.Equal(1, _source.Calls);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout(), description);
+    }
+
+    [Fact]
+    public async Task AsyncServerStreamingCall_WithoutStreamRenewal_MarkerIsNotSent()
+    {
+        var (interceptor, renewals) = CreateRenewingInterceptor();
+
+        using var call = interceptor.AsyncServerStreamingCall(
+            "hi", FakeTransport.Context(MethodType.ServerStreaming, new CallOptions().WithoutStreamRenewal()), _transport.ServerStreamingCall);
+        await call.ResponseHeadersAsync.DefaultTimeout();
+        _time.Advance(TimeSpan.FromHours(1));
+
+        Assert.Empty(Assert.Single(_transport.Attempts).Options.Headers!);
+        Assert.Empty(renewals.Attempts);
+    }
+
+    [Fact]
+    public async Task AsyncClientStreamingCall_WithoutStreamRenewal_MarkerIsNotSent()
+    {
+        var (interceptor, renewals) = CreateRenewingInterceptor();
+
+        using var call = interceptor.AsyncClientStreamingCall(
+            FakeTransport.Context(MethodType.ClientStreaming, new CallOptions().WithoutStreamRenewal()), _transport.ClientStreamingCall);
+        await call.ResponseAsync.DefaultTimeout();
+        _time.Advance(TimeSpan.FromHours(1));
+
+        Assert.Empty(Assert.Single(_transport.Attempts).Options.Headers!);
+        Assert.Empty(renewals.Attempts);
+    }
+
+    [Fact]
+    public async Task AsyncUnaryCall_WithoutStreamRenewal_MarkerIsNotSent()
+    {
+        var (interceptor, _) = CreateRenewingInterceptor();
+        var headers = new Metadata { { "a", "1" } };
+
+        using var call = interceptor.AsyncUnaryCall("hi", FakeTransport.Context(options: new CallOptions(headers).WithoutStreamRenewal()), _transport.UnaryCall);
+        await call.ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(["a=1", "authorization=Bearer token-1"], Assert.Single(_transport.Attempts).Sent.Select(entry => $"{entry.Key}={entry.Value}"));
+    }
+
+    [Fact]
+    public async Task BlockingUnaryCall_WithoutStreamRenewal_MarkerIsNotSent()
+    {
+        var (interceptor, _) = CreateRenewingInterceptor();
+
+        await Task.Run(() => interceptor.BlockingUnaryCall(
+            "hi", FakeTransport.Context(options: new CallOptions().WithoutStreamRenewal()), _transport.BlockingUnaryCall)).DefaultTimeout();
+
+        Assert.Equal(["authorization=Bearer token-1"], Assert.Single(_transport.Attempts).Sent.Select(entry => $"{entry.Key}={entry.Value}"));
+    }
+
+    private (JwtCallCredentialsInterceptor Interceptor, FakeRenewalInvoker Renewals) CreateRenewingInterceptor()
+    {
+        _transport.ResponseHeaders.Add("grpcjwtauth-call-id", new string('c', 43));
+        var renewals = new FakeRenewalInvoker(_time);
+        return (new JwtCallCredentialsInterceptor(_source, new JwtCallCredentialsOptions(), _logger, () => renewals, _time), renewals);
+    }
+
+    private static Metadata WithMarkerAt(Metadata headers, int index)
+    {
+        var marked = new Metadata();
+        for (var i = 0; i < headers.Count; i++)
+        {
+            if (i == index)
+            {
+                marked.WithoutStreamRenewal();
+            }
+
+            marked.Add(headers[i]);
+        }
+
+        return marked;
     }
 
     private JwtCallCredentialsInterceptor CreateInterceptor(Action<JwtCallCredentialsOptions>? configure = null, IAccessTokenProvider? provider = null)

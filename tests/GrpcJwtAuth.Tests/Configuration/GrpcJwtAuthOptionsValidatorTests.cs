@@ -387,6 +387,31 @@ public class GrpcJwtAuthOptionsValidatorTests
             options => options.StaticKeys.Add(new GrpcJwtAuthStaticKey { SymmetricSecret = Convert.ToBase64String(new byte[16]) }),
             "GrpcJwtAuth:StaticKeys:1:SymmetricSecret is 16 bytes; HMAC secrets need at least 32 bytes."
         },
+        {
+            "StreamRenewalsPerMinute 0",
+            options => options.StreamRenewalsPerMinute = 0,
+            "GrpcJwtAuth:StreamRenewalsPerMinute is 0; it must be between 1 and 600."
+        },
+        {
+            "StreamRenewalsPerMinute 601",
+            options => options.StreamRenewalsPerMinute = 601,
+            "GrpcJwtAuth:StreamRenewalsPerMinute is 601; it must be between 1 and 600."
+        },
+        {
+            "StreamRenewalsPerMinute -1",
+            options => options.StreamRenewalsPerMinute = -1,
+            "GrpcJwtAuth:StreamRenewalsPerMinute is -1; it must be between 1 and 600."
+        },
+        {
+            "MaxRenewableStreams -1",
+            options => options.MaxRenewableStreams = -1,
+            "GrpcJwtAuth:MaxRenewableStreams is -1; it must be between 0 (no stream is renewable) and 10000000."
+        },
+        {
+            "MaxRenewableStreams 10000001",
+            options => options.MaxRenewableStreams = 10_000_001,
+            "GrpcJwtAuth:MaxRenewableStreams is 10000001; it must be between 0 (no stream is renewable) and 10000000."
+        },
     };
 
     [Theory]
@@ -655,6 +680,30 @@ public class GrpcJwtAuthOptionsValidatorTests
         },
         { "largest MaxTokenLength", options => options.MaxTokenLength = 1024 * 1024 },
         { "largest MaxKeyDocumentBytes", options => options.MaxKeyDocumentBytes = 10 * 1024 * 1024 },
+        {
+            "stream renewal defaults",
+            options =>
+            {
+                options.StreamRenewalsPerMinute = 6;
+                options.MaxRenewableStreams = 100_000;
+            }
+        },
+        {
+            "stream renewal limits at their lower bounds",
+            options =>
+            {
+                options.StreamRenewalsPerMinute = 1;
+                options.MaxRenewableStreams = 0;
+            }
+        },
+        {
+            "stream renewal limits at their upper bounds",
+            options =>
+            {
+                options.StreamRenewalsPerMinute = 600;
+                options.MaxRenewableStreams = 10_000_000;
+            }
+        },
         {
             "rules",
             options =>
