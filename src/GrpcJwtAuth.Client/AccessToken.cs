@@ -37,6 +37,9 @@ public sealed class AccessToken
     /// <summary>Reads <c>nbf</c> without validating anything; <see langword="null"/> when it cannot.</summary>
     internal static DateTimeOffset? TryReadNotBefore(string value) => TryReadTime(value, JwtRegisteredClaimNames.Nbf);
 
+    /// <summary>Reads <c>iat</c> without validating anything; <see langword="null"/> when it cannot.</summary>
+    internal static DateTimeOffset? TryReadIssuedAt(string value) => TryReadTime(value, JwtRegisteredClaimNames.Iat);
+
     private static DateTimeOffset? TryReadTime(string value, string claim)
     {
         try

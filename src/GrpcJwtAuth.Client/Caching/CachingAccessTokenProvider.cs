@@ -15,7 +15,7 @@ namespace GrpcJwtAuth.Client.Caching;
 /// </summary>
 public sealed class CachingAccessTokenProvider : IAccessTokenProvider
 {
-    /// <summary>An <c>nbf</c> this far ahead is rounding, not a clock problem.</summary>
+    /// <summary>An <c>nbf</c> or <c>iat</c> this far ahead is rounding, not a clock problem.</summary>
     private static readonly TimeSpan NotBeforeTolerance = TimeSpan.FromSeconds(5);
 
     private readonly IAccessTokenProvider _source;
@@ -237,6 +237,11 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
             problem = "not valid yet";
             amount = notBefore - now;
         }
+        else if (AccessToken.TryReadIssuedAt(token.Value) is { } issuedAt && issuedAt > now + NotBeforeTolerance)
+        {
+            problem = "issued in the future";
+            amount = issuedAt - now;
+        }
         else
         {
             return;
@@ -244,9 +249,12 @@ public sealed class CachingAccessTokenProvider : IAccessTokenProvider
 
         if (Interlocked.Exchange(ref _clockSkewWarned, 1) == 0)
         {
-            Log.ClockSkewSuspected(_logger, problem, problem == "already expired"
-                ? $"expired {HumanDuration.Format(amount)} ago"
-                : $"valid in {HumanDuration.Format(amount)}");
+            Log.ClockSkewSuspected(_logger, problem, problem switch
+            {
+                "already expired" => $"expired {HumanDuration.Format(amount)} ago",
+                "not valid yet" => $"valid in {HumanDuration.Format(amount)}",
+                _ => $"issued in {HumanDuration.Format(amount)}",
+            });
         }
     }
 

@@ -437,6 +437,32 @@ public sealed class CachingAccessTokenProviderTests
         Assert.Contains("not valid yet by this machine's clock (valid in 90 s)", warning.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GetTokenAsync_FreshTokenIssuedInTheFutureByThisClock_WarnsOfClockSkewOnceAndStillUsesIt()
+    {
+        _source.Returns(_ => Jwt(notBefore: null, expires: Start + TimeSpan.FromHours(3), issuedAt: Start + TimeSpan.FromHours(2)));
+        var cache = CreateCache();
+
+        await cache.GetTokenAsync().DefaultTimeout();
+        await cache.GetFreshTokenAsync(await cache.GetTokenAsync().DefaultTimeout()).DefaultTimeout();
+
+        var warning = Assert.Single(_logger.Entries, entry => entry.EventName == "ClockSkewSuspected");
+        Assert.Contains("issued in the future by this machine's clock (issued in 2 h)", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public async Task GetTokenAsync_FreshTokenIssuedNowOrWithinTolerance_DoesNotWarn(int issuedAtSeconds)
+    {
+        _source.Returns(_ => Jwt(notBefore: null, expires: Start + TimeSpan.FromMinutes(10), issuedAt: Start + TimeSpan.FromSeconds(issuedAtSeconds)));
+        var cache = CreateCache();
+
+        await cache.GetTokenAsync().DefaultTimeout();
+
+        Assert.Equal(0, _logger.Count("ClockSkewSuspected"));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(5)]
@@ -465,14 +491,15 @@ public sealed class CachingAccessTokenProviderTests
         Assert.Equal(0, _logger.Count("ClockSkewSuspected"));
     }
 
-    private static AccessToken Jwt(DateTimeOffset notBefore, DateTimeOffset expires)
+    private static AccessToken Jwt(DateTimeOffset? notBefore, DateTimeOffset expires, DateTimeOffset? issuedAt = null)
     {
         var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
         var value = handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
         {
             Issuer = "https://idp.test",
-            NotBefore = notBefore.UtcDateTime,
+            NotBefore = notBefore?.UtcDateTime,
             Expires = expires.UtcDateTime,
+            IssuedAt = issuedAt?.UtcDateTime,
         });
         return AccessToken.FromJwt(value);
     }
