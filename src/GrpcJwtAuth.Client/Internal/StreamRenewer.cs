@@ -104,7 +104,7 @@ internal sealed class StreamRenewer
     /// <summary>Renews once, retrying with backoff until <paramref name="current"/> expires; the fresh token, or <see langword="null"/> to stop.</summary>
     private async Task<AccessToken?> RenewOnceAsync(string callId, AccessToken current)
     {
-        var backoff = FirstBackoff;
+        var failures = 0;
         while (true)
         {
             string reason;
@@ -141,6 +141,7 @@ internal sealed class StreamRenewer
                 reason = $"no answer within {AttemptTimeout.TotalSeconds:0} s";
             }
 
+            var backoff = RefreshGate.Backoff(++failures, FirstBackoff, LongestBackoff);
             if (_timeProvider.GetUtcNow() + backoff >= current.ExpiresAt)
             {
                 Log.StreamRenewalStopped(_logger, _method, reason, current.ExpiresAt);
@@ -150,7 +151,6 @@ internal sealed class StreamRenewer
             var wait = DelayAsync(backoff);
             Log.StreamRenewalFailed(_logger, _method, reason, backoff, current.ExpiresAt);
             await wait.ConfigureAwait(false);
-            backoff = backoff * 2 < LongestBackoff ? backoff * 2 : LongestBackoff;
         }
     }
 

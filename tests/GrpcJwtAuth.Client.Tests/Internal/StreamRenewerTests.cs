@@ -64,8 +64,7 @@ public sealed class StreamRenewerTests
         _time.Advance(TimeSpan.FromMinutes(9));
 
         Assert.Equal(callId, (await _invoker.WaitForAttemptAsync(1)).CallId);
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
     }
 
     [Fact]
@@ -88,9 +87,7 @@ public sealed class StreamRenewerTests
         var renewer = CreateRenewer();
         renewer.Start(headers.Task, await SentTokenAsync());
 
-        renewer.Stop();
-
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
         headers.SetResult(new Metadata { { StreamRenewer.CallIdHeader, CallId } });
         _time.Advance(TimeSpan.FromHours(1));
         Assert.Empty(_invoker.Attempts);
@@ -122,16 +119,14 @@ public sealed class StreamRenewerTests
         _source.ReturnsTokensLiving(TimeSpan.FromSeconds(lifetimeSeconds));
         var renewer = CreateRenewer(TimeSpan.FromSeconds(leadSeconds));
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromSeconds(renewAtSeconds) - TimeSpan.FromTicks(1));
         Assert.Equal(1, _source.Calls);
         _time.Advance(TimeSpan.FromTicks(1));
 
         var attempt = await _invoker.WaitForAttemptAsync(1);
         Assert.Equal(_start + TimeSpan.FromSeconds(renewAtSeconds), attempt.At);
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
     }
 
     [Fact]
@@ -139,8 +134,7 @@ public sealed class StreamRenewerTests
     {
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
 
         var attempt = await _invoker.WaitForAttemptAsync(1);
@@ -152,16 +146,14 @@ public sealed class StreamRenewerTests
         Assert.DoesNotContain(attempt.Headers, entry => !entry.IsBinary && entry.Value.Contains("token-1", StringComparison.Ordinal));
         await _logger.WaitForAsync("StreamRenewalSucceeded");
         Assert.Equal(1, renewer.Renewals);
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
     }
 
     [Fact]
     public async Task Renew_Succeeds_RenewsAgainBeforeTheFreshTokenExpires()
     {
         var renewer = CreateRenewer();
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         await _invoker.WaitForAttemptAsync(1);
 
@@ -177,8 +169,7 @@ public sealed class StreamRenewerTests
         Assert.Equal(CallId, second.CallId);
         await _logger.WaitForAsync("StreamRenewalSucceeded", 2);
         Assert.Equal(2, renewer.Renewals);
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
     }
 
     [Theory]
@@ -189,8 +180,7 @@ public sealed class StreamRenewerTests
         _invoker.Respond = _ => new Status(status, "no such thing");
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         await renewer.Completion.DefaultTimeout();
         _time.Advance(TimeSpan.FromHours(1));
@@ -208,8 +198,7 @@ public sealed class StreamRenewerTests
         _invoker.Respond = _ => new Status(StatusCode.Unavailable, "server restarting");
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         int[] backoffs = [1, 2, 4, 8, 16];
         for (var i = 0; i < backoffs.Length; i++)
@@ -238,8 +227,7 @@ public sealed class StreamRenewerTests
         _invoker.Respond = attempt => attempt.Number == 1 ? new Status(StatusCode.Unavailable, "busy") : Status.DefaultSuccess;
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         await _logger.WaitForAsync("StreamRenewalFailed");
         _time.Advance(TimeSpan.FromSeconds(1));
@@ -247,20 +235,16 @@ public sealed class StreamRenewerTests
         await _logger.WaitForAsync("StreamRenewalSucceeded");
         Assert.Equal(["Bearer token-2", "Bearer token-3"], _invoker.Attempts.Select(attempt => attempt.Headers.GetValue("authorization")));
         Assert.Equal(1, renewer.Renewals);
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
     }
 
     [Fact]
     public async Task Stop_BeforeTheScheduledTime_NoAttempt()
     {
         var renewer = CreateRenewer();
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
 
-        renewer.Stop();
-
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
         _time.Advance(TimeSpan.FromHours(1));
         Assert.Empty(_invoker.Attempts);
         Assert.Equal(1, _source.Calls);
@@ -272,15 +256,12 @@ public sealed class StreamRenewerTests
     {
         _invoker.Respond = _ => new Status(StatusCode.Unavailable, "busy");
         var renewer = CreateRenewer();
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         await _logger.WaitForAsync("StreamRenewalFailed");
 
         renewer.Stop();
-        renewer.Stop();
-
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
         _time.Advance(TimeSpan.FromHours(1));
         Assert.Single(_invoker.Attempts);
     }
@@ -292,8 +273,7 @@ public sealed class StreamRenewerTests
         _source.Returns(call => call.Number == 1 ? call.DefaultToken(FakeTokenSource.DefaultLifetime) : new AccessToken($"token-{call.Number}", firstExpiry));
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
 
         await _logger.WaitForAsync("StreamRenewalFailed");
@@ -301,8 +281,7 @@ public sealed class StreamRenewerTests
         Assert.Equal(2, _source.Calls);
         var failed = Assert.Single(_logger.Entries, entry => entry.EventName == "StreamRenewalFailed");
         Assert.Contains("no token expiring later", failed.Message, StringComparison.Ordinal);
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
         Assert.Equal(0, renewer.Renewals);
     }
 
@@ -322,8 +301,7 @@ public sealed class StreamRenewerTests
         });
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         await _logger.WaitForAsync("StreamRenewalFailed");
         Assert.Empty(_invoker.Attempts);
@@ -331,8 +309,7 @@ public sealed class StreamRenewerTests
 
         var attempt = await _invoker.WaitForAttemptAsync(1);
         Assert.Equal("Bearer token-3", attempt.Headers.GetValue("authorization"));
-        renewer.Stop();
-        await renewer.Completion.DefaultTimeout();
+        await StopAsync(renewer);
     }
 
     [Fact]
@@ -348,8 +325,7 @@ public sealed class StreamRenewerTests
         _invoker.AcceptedUntil = attempt => attempt.At + TimeSpan.FromMinutes(10);
         var renewer = CreateRenewer();
 
-        renewer.Start(Headers(CallId), await SentTokenAsync());
-        await _logger.WaitForAsync("StreamRenewalScheduled");
+        await StartScheduledAsync(renewer);
         _time.Advance(TimeSpan.FromMinutes(9));
         await _logger.WaitForAsync("StreamRenewalScheduled", 2);
         _time.Advance(TimeSpan.FromMinutes(9));
@@ -372,6 +348,19 @@ public sealed class StreamRenewerTests
         new(_source, () => _invoker, Method, leadTime ?? TimeSpan.FromMinutes(1), _time, _logger);
 
     /// <summary>The call's credentials ran: token-1 went out with it.</summary>
+    /// <summary>Starts <paramref name="renewer"/> on a call that got <see cref="CallId"/>, once its renewal is scheduled.</summary>
+    private async Task StartScheduledAsync(StreamRenewer renewer)
+    {
+        renewer.Start(Headers(CallId), await SentTokenAsync());
+        await _logger.WaitForAsync("StreamRenewalScheduled");
+    }
+
+    private static async Task StopAsync(StreamRenewer renewer)
+    {
+        renewer.Stop();
+        await renewer.Completion.DefaultTimeout();
+    }
+
     private async Task<TokenAttacher> SentTokenAsync()
     {
         var attacher = new TokenAttacher(_source, allowInsecureChannel: false);
