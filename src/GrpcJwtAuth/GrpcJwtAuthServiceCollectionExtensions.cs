@@ -73,6 +73,7 @@ public static class GrpcJwtAuthServiceCollectionExtensions
         services.AddAuthentication(options => options.AddScheme(
             GrpcJwtAuthDefaults.AuthenticationScheme, scheme => scheme.HandlerType = typeof(GrpcJwtAuthHandler)));
         services.TryAddTransient<GrpcJwtAuthHandler>();
+        DecorateSchemeProvider(services);
         DecorateAuthenticationService(services);
         DecorateHandlerProvider(services);
         services.AddAuthorization();
@@ -121,6 +122,18 @@ public static class GrpcJwtAuthServiceCollectionExtensions
             typeof(IPolicyEvaluator),
             sp => new GrpcPolicyEvaluator((IPolicyEvaluator)inner(sp), sp.GetRequiredService<IOptions<GrpcServiceOptions>>()),
             lifetime));
+    }
+
+    /// <summary>
+    /// Puts <see cref="RequestHandlerSchemesCache"/> in front of the app's <see cref="IAuthenticationSchemeProvider"/>,
+    /// with the lifetime the app's has.
+    /// </summary>
+    private static void DecorateSchemeProvider(IServiceCollection services)
+    {
+        var (inner, lifetime) = ServiceDecoration.Take(
+            services, typeof(IAuthenticationSchemeProvider), typeof(AuthenticationSchemeProvider), ServiceLifetime.Singleton);
+        services.Add(ServiceDescriptor.Describe(
+            typeof(IAuthenticationSchemeProvider), sp => new RequestHandlerSchemesCache((IAuthenticationSchemeProvider)inner(sp)), lifetime));
     }
 
     /// <summary>

@@ -64,6 +64,68 @@ public class FrameworkContractTests : IntegrationTest
     }
 
     [Fact]
+    public async Task AuthenticationMiddleware_publishes_the_user_and_the_authenticate_result_as_one_feature_object()
+    {
+        var seen = new List<bool>();
+        var server = await StartServerAsync(
+            options =>
+            {
+                TestKeys.StaticOptions(TestKeys.Primary)(options);
+                options.MiddlewareAuthenticatesGrpcCalls = true;
+            },
+            configureApp: app => app.Use((context, next) =>
+            {
+                var user = context.Features.Get<IHttpAuthenticationFeature>();
+                lock (seen)
+                {
+                    seen.Add(user is not null && ReferenceEquals(user, context.Features.Get<IAuthenticateResultFeature>()));
+                }
+
+                return next(context);
+            }));
+
+        await server.Probe.CallUnaryAsync(Auth.Bearer(Token()));
+
+        Contract(
+            seen.SequenceEqual([true]),
+            "After AuthenticationMiddleware authenticated a request, IHttpAuthenticationFeature and IAuthenticateResultFeature are no "
+            + "longer one object. CallAuthorizer.SetUser recognises a request another scheme authenticated by its user feature also being "
+            + "the authenticate result feature (a lookup of IAuthenticateResultFeature itself searches the request's and the connection's "
+            + "extra features), and then sets User through it so ASP.NET Core clears the stale result.");
+    }
+
+    [Fact]
+    public async Task Kestrel_gives_a_repeated_authorization_header_on_one_connection_the_string_it_gave_before()
+    {
+        var headers = new List<string>();
+        var server = await StartServerAsync(
+            TestKeys.StaticOptions(TestKeys.Primary),
+            configureApp: app => app.Use((context, next) =>
+            {
+                lock (headers)
+                {
+                    headers.Add(context.Request.Headers.Authorization.ToString());
+                }
+
+                return next(context);
+            }));
+        var metadata = Auth.Bearer(Token());
+
+        for (var i = 0; i < 5; i++)
+        {
+            await server.Probe.CallUnaryAsync(metadata);
+        }
+
+        var reused = Enumerable.Range(1, headers.Count - 1).Any(i => headers.Take(i).Any(earlier => ReferenceEquals(earlier, headers[i])));
+        Contract(
+            headers.Count == 5 && reused,
+            "Five calls on one HTTP/2 connection with the same authorization header each got a string of their own. Kestrel used to give "
+            + "a known request header arriving with the bytes of the stream's previous value that same string (ReuseHeaderValues); the "
+            + "validated-token cache's recent hits (ValidatedTokenCache.TryGet by source string) are keyed by that string's identity, and "
+            + "without it every cached call hashes and compares the whole token again. Nothing is wrong, only slower.");
+    }
+
+    [Fact]
     public async Task WebApplication_inserts_the_authorization_middleware_by_itself_and_it_asks_IPolicyEvaluator_then_IAuthorizationMiddlewareResultHandler()
     {
         var recorder = new List<string>();
@@ -252,6 +314,29 @@ public class FrameworkContractTests : IntegrationTest
             $"The app's IPolicyEvaluator is {evaluator.GetType().FullName} around {inner?.GetType().FullName ?? "nothing"}, not GrpcJwtAuth's "
             + "GrpcPolicyEvaluator around ASP.NET Core's PolicyEvaluator: AddAuthorization() no longer registers it with TryAdd. Without "
             + "GrpcPolicyEvaluator the middleware evaluates gRPC methods' policies too, and the app's handlers run twice per call.");
+    }
+
+    [Fact]
+    public async Task App_calling_AddAuthentication_after_AddGrpcJwtAuth_keeps_GrpcJwtAuths_scheme_provider_around_ASP_NET_Cores()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddGrpc();
+        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
+        services.AddAuthentication();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        await using var provider = services.BuildServiceProvider();
+
+        var schemes = provider.GetRequiredService<IAuthenticationSchemeProvider>();
+        var inner = schemes.GetType().GetProperty("Inner")?.GetValue(schemes);
+
+        Contract(
+            schemes.GetType().FullName == "GrpcJwtAuth.Authentication.RequestHandlerSchemesCache"
+                && inner?.GetType() == typeof(AuthenticationSchemeProvider)
+                && ReferenceEquals(schemes.GetRequestHandlerSchemesAsync(), schemes.GetRequestHandlerSchemesAsync()),
+            $"The app's IAuthenticationSchemeProvider is {schemes.GetType().FullName} around {inner?.GetType().FullName ?? "nothing"}, not "
+            + "GrpcJwtAuth's RequestHandlerSchemesCache around ASP.NET Core's AuthenticationSchemeProvider answering with one task: "
+            + "AddAuthentication() no longer registers the provider with TryAdd, or its type changed. Nothing is wrong, but every "
+            + "request again allocates the task AuthenticationMiddleware asks for.");
     }
 
     [Fact]

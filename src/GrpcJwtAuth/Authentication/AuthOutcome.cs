@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using GrpcJwtAuth.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace GrpcJwtAuth.Authentication;
 
@@ -34,8 +36,35 @@ internal readonly record struct AuthOutcome(
 /// authentication middleware or <c>HttpContext.AuthenticateAsync</c>), so the gRPC interceptor never validates the same
 /// token twice in one request.
 /// </summary>
+/// <remarks>
+/// Kestrel finds its own features (the user's among them) in a field each; any other type is searched for in the
+/// request's added features and then in the connection's, which is what a lookup of this one costs when it is absent,
+/// as on nearly every gRPC call. So a request that keeps an outcome also has a user feature (<see cref="Keep"/>), and
+/// <see cref="Of"/> looks for the outcome only when there is one.
+/// </remarks>
 internal sealed class GrpcJwtAuthFeature
 {
     /// <summary>What the authentication handler found; <see langword="null"/> until it ran in this request.</summary>
     public AuthOutcome? Outcome { get; set; }
+
+    /// <summary>The request's feature, if it kept an outcome.</summary>
+    public static GrpcJwtAuthFeature? Of(HttpContext httpContext) =>
+        RequestFeatures.Get<IHttpAuthenticationFeature>(httpContext) is null ? null : RequestFeatures.Get<GrpcJwtAuthFeature>(httpContext);
+
+    /// <summary>Keeps <paramref name="outcome"/> on the request, on <paramref name="feature"/> when it already has one (from <see cref="Of"/>).</summary>
+    public static void Keep(HttpContext httpContext, GrpcJwtAuthFeature? feature, AuthOutcome outcome)
+    {
+        if (feature is null)
+        {
+            // A user feature without a user, as HttpContext.User would add on first use: reading the user stays as it was.
+            if (RequestFeatures.Get<IHttpAuthenticationFeature>(httpContext) is null)
+            {
+                RequestFeatures.Set<IHttpAuthenticationFeature>(httpContext, new HttpAuthenticationFeature());
+            }
+
+            RequestFeatures.Set(httpContext, feature = new GrpcJwtAuthFeature());
+        }
+
+        feature.Outcome = outcome;
+    }
 }

@@ -58,7 +58,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(
             return Inner(context).AuthenticateAsync(context, scheme);
         }
 
-        var feature = Server.RequestFeatures.Get<GrpcJwtAuthFeature>(context);
+        var feature = GrpcJwtAuthFeature.Of(context);
         if (feature?.Outcome is { } known)
         {
             return Task.FromResult(Result(known));
@@ -82,7 +82,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(
 
     /// <summary>A gRPC call routed to a method, with GrpcJwtAuth's interceptor among the global interceptors.</summary>
     private bool IsCallTheInterceptorGates(HttpContext context) =>
-        context.GetEndpoint()?.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
+        Server.RequestFeatures.EndpointOf(context)?.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
         && InterceptorIsInstalled;
 
     public Task ChallengeAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) =>
@@ -109,13 +109,8 @@ internal sealed class GrpcJwtAuthAuthenticationService(
     /// </summary>
     internal static AuthOutcome Keep(HttpContext context, GrpcJwtAuthFeature? feature, AuthOutcome outcome)
     {
-        if (feature is null)
-        {
-            context.Features.Set(feature = new GrpcJwtAuthFeature());
-        }
-
         outcome = outcome.WithPrincipal();
-        feature.Outcome = outcome;
+        GrpcJwtAuthFeature.Keep(context, feature, outcome);
         return outcome;
     }
 

@@ -48,7 +48,7 @@ internal sealed class GrpcJwtAuthHandler(TokenAuthenticator authenticator, Confi
 
     private async Task HandleChallengeAsync()
     {
-        var outcome = Context.Features.Get<GrpcJwtAuthFeature>()?.Outcome ?? AuthOutcome.Fail(AuthFailure.MissingAuthorization);
+        var outcome = GrpcJwtAuthFeature.Of(Context)?.Outcome ?? AuthOutcome.Fail(AuthFailure.MissingAuthorization);
         var reason = outcome.Succeeded ? AuthFailures.Get(AuthFailure.MissingAuthorization).Status.Detail : outcome.StatusDetail;
         if (RequestEvents() is { } events)
         {
@@ -100,7 +100,7 @@ internal sealed class GrpcJwtAuthHandler(TokenAuthenticator authenticator, Confi
 
     private ValueTask<AuthOutcome> OutcomeAsync()
     {
-        var feature = Context.Features.Get<GrpcJwtAuthFeature>();
+        var feature = GrpcJwtAuthFeature.Of(Context);
         if (feature?.Outcome is { } known)
         {
             return ValueTask.FromResult(known);

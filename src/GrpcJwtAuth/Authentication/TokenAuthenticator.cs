@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Claims;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Diagnostics;
@@ -119,7 +120,9 @@ internal sealed class TokenAuthenticator(
         CancellationToken cancellationToken,
         bool checkTokenSyntax = false)
     {
-        var hit = cache.TryGet(token.Span, out var cached);
+        var hit = MemoryMarshal.TryGetString(token, out var source, out var start, out var length)
+            ? cache.TryGet(source, start, length, out var cached)
+            : cache.TryGet(token.Span, out cached);
         if (cache.Enabled)
         {
             metrics?.CacheLookup(hit);

@@ -34,7 +34,7 @@ internal sealed class EndpointAuthorizationProvider(CompiledAuthOptions options,
     /// <summary>The requirements of the method <paramref name="httpContext"/> was routed to; <see cref="EndpointAuthorization.Unresolved"/> when none.</summary>
     public ValueTask<EndpointAuthorization> GetAsync(HttpContext httpContext)
     {
-        var endpoint = httpContext.GetEndpoint();
+        var endpoint = Server.RequestFeatures.EndpointOf(httpContext);
         if (endpoint is null)
         {
             return ValueTask.FromResult(EndpointAuthorization.Unresolved);

@@ -109,7 +109,7 @@ internal sealed class CallAuthorizer(
     /// </summary>
     private ValueTask<AuthOutcome> AuthenticateAsync(HttpContext httpContext, CancellationToken cancellationToken)
     {
-        if (RequestFeatures.Get<GrpcJwtAuthFeature>(httpContext)?.Outcome is { } known)
+        if (GrpcJwtAuthFeature.Of(httpContext)?.Outcome is { } known)
         {
             var outcome = known;
             if (outcome.Succeeded && RequestFeatures.Get<IAuthenticateResultFeature>(httpContext)?.AuthenticateResult is
@@ -152,12 +152,15 @@ internal sealed class CallAuthorizer(
 
     /// <summary>
     /// Makes the caller <c>HttpContext.User</c>. When its principal was not needed yet and no other scheme authenticated
-    /// the request, it is left to be created on first read (<see cref="JwtCallUserFeature"/>).
+    /// the request, it is left to be created on first read (<see cref="JwtCallUserFeature"/>). ASP.NET Core keeps an
+    /// authenticate result on the same object as the user (one object is both features), whose result setting the user
+    /// clears: that object is kept and its user set. Read from the user's feature, one of the server's own: a feature of
+    /// another type costs a search of the request's and the connection's features when absent.
     /// </summary>
     /// <returns>The caller when its principal is left to be created: until then, nothing can have changed it.</returns>
     private static JwtCaller? SetUser(HttpContext httpContext, AuthOutcome outcome)
     {
-        if (outcome.Principal is null && RequestFeatures.Get<IAuthenticateResultFeature>(httpContext) is null)
+        if (outcome.Principal is null && RequestFeatures.Get<IHttpAuthenticationFeature>(httpContext) is not IAuthenticateResultFeature)
         {
             RequestFeatures.Set<IHttpAuthenticationFeature>(httpContext, new JwtCallUserFeature(outcome.Caller!));
             return outcome.Caller;
@@ -176,7 +179,7 @@ internal sealed class CallAuthorizer(
     {
         var policy = authorization.Policy!;
         if (policy.AuthenticationSchemes.Contains(GrpcJwtAuthDefaults.AuthenticationScheme)
-            && RequestFeatures.Get<GrpcJwtAuthFeature>(httpContext)?.Outcome is null)
+            && GrpcJwtAuthFeature.Of(httpContext)?.Outcome is null)
         {
             // GrpcJwtAuth's part of the policy's schemes: authenticated (and kept) here, so its scheme answers with it.
             var own = await AuthenticateAsync(httpContext, httpContext.RequestAborted).ConfigureAwait(false);

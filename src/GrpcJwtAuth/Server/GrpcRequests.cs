@@ -7,6 +7,6 @@ namespace GrpcJwtAuth.Server;
 internal static class GrpcRequests
 {
     public static bool IsGrpc(HttpContext httpContext) =>
-        httpContext.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
+        RequestFeatures.EndpointOf(httpContext)?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
         || httpContext.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
 }

@@ -14,4 +14,7 @@ internal static class RequestFeatures
 
     public static void Set<T>(HttpContext httpContext, T? feature)
         where T : class => httpContext.Features[typeof(T)] = feature;
+
+    /// <summary>The endpoint the request was routed to: <c>HttpContext.GetEndpoint()</c>, which asks for its feature through the generic interface call.</summary>
+    public static Endpoint? EndpointOf(HttpContext httpContext) => Get<IEndpointFeature>(httpContext)?.Endpoint;
 }

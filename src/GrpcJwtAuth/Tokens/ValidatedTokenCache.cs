@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using GrpcJwtAuth.Configuration;
 using GrpcJwtAuth.Keys;
 
@@ -19,10 +20,20 @@ namespace GrpcJwtAuth.Tokens;
 /// each) do not fill the cache with entries that are never hit again, and pay no GC cost for them; a token reused for
 /// minutes pays one extra validation.
 /// </para>
+/// <para>
+/// Recent hits: Kestrel gives a request the same string instance as the previous request on the stream slot when a
+/// known header such as <c>authorization</c> arrives with the same bytes, so a client that keeps sending one token
+/// brings the same few header strings again and again. A small table keyed by the identity of that string (never its
+/// content) remembers which entry the token in it found, and a lookup by the same string skips hashing and comparing
+/// the token. The entry found there is checked exactly as one found in the dictionary.
+/// </para>
 /// </summary>
 internal sealed class ValidatedTokenCache
 {
     private static readonly TimeSpan PurgeInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Slots of the recent-hit table: a few per connection of a busy server; a slot holds one string and one entry.</summary>
+    internal const int RecentHitSlots = 256;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(TokenComparer.Instance);
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -30,6 +41,7 @@ internal sealed class ValidatedTokenCache
     private readonly int _capacity;
     private readonly TimeSpan _maxEntryLifetime;
     private readonly int[] _doorkeeper;
+    private readonly RecentHit?[] _recent;
     private int _count;
     private long _lastPurge;
     private int _purging;
@@ -42,6 +54,7 @@ internal sealed class ValidatedTokenCache
         _maxEntryLifetime = options.TokenCacheMaxEntryLifetime;
         _lastPurge = timeProvider.GetTimestamp();
         _doorkeeper = _capacity > 0 ? new int[(int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(_capacity, 1024, 65_536))] : [];
+        _recent = _capacity > 0 ? new RecentHit?[RecentHitSlots] : [];
     }
 
     public bool Enabled => _capacity > 0;
@@ -54,9 +67,7 @@ internal sealed class ValidatedTokenCache
     /// </summary>
     public bool TryGet(ReadOnlySpan<char> token, out JwtCaller caller)
     {
-        if (_capacity > 0 && _lookup.TryGetValue(token, out var entry)
-            && ReferenceEquals(entry.Issuer.Current, entry.KeySet)
-            && _timeProvider.GetUtcNow().UtcTicks < entry.ValidUntilTicks)
+        if (_capacity > 0 && _lookup.TryGetValue(token, out var entry) && IsUsable(entry, _timeProvider.GetUtcNow().UtcTicks))
         {
             caller = entry.Caller;
             return true;
@@ -65,6 +76,50 @@ internal sealed class ValidatedTokenCache
         caller = null!;
         return false;
     }
+
+    /// <summary>
+    /// The same lookup for the token at <paramref name="start"/> (<paramref name="length"/> characters) of
+    /// <paramref name="source"/>, the request's header string: first in the recent hits of that very string instance,
+    /// then in the dictionary.
+    /// </summary>
+    public bool TryGet(string source, int start, int length, out JwtCaller caller)
+    {
+        if (_capacity <= 0)
+        {
+            caller = null!;
+            return false;
+        }
+
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        ref var slot = ref _recent[RuntimeHelpers.GetHashCode(source) & (RecentHitSlots - 1)];
+        var recent = Volatile.Read(ref slot);
+        if (recent is not null && ReferenceEquals(recent.Source, source) && recent.Start == start && recent.Length == length
+            && IsUsable(recent.Entry, now))
+        {
+            caller = recent.Entry.Caller;
+            return true;
+        }
+
+        if (_lookup.TryGetValue(source.AsSpan(start, length), out var entry) && IsUsable(entry, now))
+        {
+            // Rewritten only when the slot holds another entry: strings that are new on every request (no header reuse)
+            // then leave a slot as it is instead of allocating on every call.
+            if (recent is null || !ReferenceEquals(recent.Entry, entry))
+            {
+                Volatile.Write(ref slot, new RecentHit(source, start, length, entry));
+            }
+
+            caller = entry.Caller;
+            return true;
+        }
+
+        caller = null!;
+        return false;
+    }
+
+    /// <summary>Whether an entry may answer now: its token not expired, and its issuer still holding the key set it was validated against.</summary>
+    private static bool IsUsable(Entry entry, long nowTicks) =>
+        ReferenceEquals(entry.Issuer.Current, entry.KeySet) && nowTicks < entry.ValidUntilTicks;
 
     /// <summary>
     /// Remembers a caller whose token was just validated against <paramref name="keySet"/> of <paramref name="issuer"/>.
@@ -179,4 +234,7 @@ internal sealed class ValidatedTokenCache
     }
 
     private sealed record Entry(JwtCaller Caller, SigningKeyManager Issuer, SigningKeySet KeySet, long ValidUntilTicks);
+
+    /// <summary>An entry found for the token at <see cref="Start"/> of the string instance <see cref="Source"/>.</summary>
+    private sealed record RecentHit(string Source, int Start, int Length, Entry Entry);
 }

@@ -188,6 +188,102 @@ public sealed class ValidatedTokenCacheTests : IDisposable
         Assert.False(cache.Enabled);
         Assert.Equal(0, cache.Count);
         Assert.False(cache.TryGet(token, out _));
+        Assert.False(cache.TryGet("Bearer " + token, 7, token.Length, out _));
+    }
+
+    [Fact]
+    public void TryGet_SameHeaderStringAgain_HitsTheSameCallerEachTime()
+    {
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+        Admit(cache, token, caller);
+        var header = "Bearer " + token;
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(cache.TryGet(header, 7, token.Length, out var hit));
+            Assert.Same(caller, hit);
+        }
+    }
+
+    [Fact]
+    public void TryGet_SameHeaderStringOtherRange_IsLookedUpOnItsOwn()
+    {
+        // The recent hits are keyed by the string instance: another slice of that instance is another token, and must
+        // not be answered by what the first slice found.
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+        Admit(cache, token, caller);
+        var header = "Bearer " + token;
+        Assert.True(cache.TryGet(header, 7, token.Length, out _));
+
+        Assert.False(cache.TryGet(header, 0, header.Length, out _));
+        Assert.False(cache.TryGet(header, 7, token.Length - 1, out _));
+        Assert.False(cache.TryGet(header, 8, token.Length - 1, out _));
+        Assert.True(cache.TryGet(header, 7, token.Length, out var hit));
+        Assert.Same(caller, hit);
+    }
+
+    [Fact]
+    public async Task TryGet_SameHeaderString_AfterTheKeysChanged_MissesThenFindsTheRevalidatedEntry()
+    {
+        var cache = Create();
+        var (token, caller) = Mint(TimeSpan.FromMinutes(10));
+        Admit(cache, token, caller);
+        var header = "Bearer " + token;
+        Assert.True(cache.TryGet(header, 7, token.Length, out _));
+
+        await RotateAsync();
+        Assert.False(cache.TryGet(header, 7, token.Length, out _));
+
+        var (_, revalidated) = Mint(TimeSpan.FromMinutes(10));
+        cache.Add(header.AsSpan(7), revalidated, _issuer, _issuer.Current);
+
+        // A recent hit left from before the change must neither answer nor hide the new entry.
+        Assert.True(cache.TryGet(header, 7, token.Length, out var hit));
+        Assert.Same(revalidated, hit);
+        Assert.True(cache.TryGet(header, 7, token.Length, out hit));
+        Assert.Same(revalidated, hit);
+    }
+
+    [Fact]
+    public void TryGet_SameHeaderString_AfterExpiryPlusClockSkew_Misses()
+    {
+        var cache = Create(skew: TimeSpan.FromSeconds(30));
+        var (token, caller) = Mint(TimeSpan.FromMinutes(2));
+        Admit(cache, token, caller);
+        var header = "Bearer " + token;
+        Assert.True(cache.TryGet(header, 7, token.Length, out _));
+
+        _time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(29));
+        Assert.True(cache.TryGet(header, 7, token.Length, out _));
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(cache.TryGet(header, 7, token.Length, out _));
+    }
+
+    [Fact]
+    public void TryGet_ManyHeaderStringsOfManyTokens_EachFindsItsOwnCaller()
+    {
+        // More strings than recent-hit slots, several tokens: slots are shared and overwritten, never mixed up.
+        var cache = Create(size: 1000);
+        var tokens = Enumerable.Range(0, 8).Select(_ => Mint(TimeSpan.FromMinutes(10))).ToArray();
+        foreach (var (token, caller) in tokens)
+        {
+            Admit(cache, token, caller);
+        }
+
+        var headers = Enumerable.Range(0, ValidatedTokenCache.RecentHitSlots * 2)
+            .Select(i => (Header: "Bearer " + tokens[i % tokens.Length].Token, Expected: tokens[i % tokens.Length].Caller))
+            .ToArray();
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var (header, expected) in headers)
+            {
+                Assert.True(cache.TryGet(header, 7, header.Length - 7, out var hit));
+                Assert.Same(expected, hit);
+            }
+        }
     }
 
     [Fact]
