@@ -246,6 +246,9 @@ public class RemoteKeyTests : IntegrationTest
 
         Assert.Equal("ivan", reply.Subject);
         Assert.Equal(jwksBefore + 1, keys.JwksHits);
+
+        // The new keys are in use before the refresh logs them: a call can pass first.
+        await server.Logs.WaitForEventCountAsync("KeysRefreshed", 1).DefaultTimeout();
         var refreshed = Assert.Single(server.Logs.WithEvent("KeysRefreshed"));
         Assert.Equal("Scheduled", refreshed.GetStructuredStateValue("Trigger"));
     }
