@@ -29,10 +29,13 @@ public class FrameworkContractTests : IntegrationTest
     private static string Token(params string[] roles) =>
         Tokens.Create(TestKeys.Primary, subject: "carol", claims: roles.Length == 0 ? null : new Dictionary<string, object> { ["roles"] = roles });
 
-    [Fact]
-    public async Task WebApplication_inserts_the_authentication_middleware_by_itself_and_it_authenticates_gRPC_calls_with_the_only_scheme()
+    /// <summary>
+    /// One authenticated call to a server whose authentication middleware authenticates gRPC calls, and what
+    /// <paramref name="observe"/> saw of the request after the middleware WebApplication inserts, before the endpoint.
+    /// </summary>
+    private async Task<List<T>> ObserveAfterAuthenticationAsync<T>(Func<Microsoft.AspNetCore.Http.HttpContext, T> observe)
     {
-        var seen = new List<string>();
+        var seen = new List<T>();
         var server = await StartServerAsync(
             options =>
             {
@@ -40,18 +43,27 @@ public class FrameworkContractTests : IntegrationTest
                 options.MiddlewareAuthenticatesGrpcCalls = true;
             },
             configureApp: app => app.Use((context, next) =>
-        {
-            // Runs after the middleware WebApplication inserts, before the endpoint.
-            var result = context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult;
-            lock (seen)
             {
-                seen.Add($"{result?.Ticket?.AuthenticationScheme ?? "(none)"} same-user={ReferenceEquals(result?.Principal, context.User)}");
-            }
+                lock (seen)
+                {
+                    seen.Add(observe(context));
+                }
 
-            return next(context);
-        }));
+                return next(context);
+            }));
 
         await server.Probe.CallUnaryAsync(Auth.Bearer(Token()));
+        return seen;
+    }
+
+    [Fact]
+    public async Task WebApplication_inserts_the_authentication_middleware_by_itself_and_it_authenticates_gRPC_calls_with_the_only_scheme()
+    {
+        var seen = await ObserveAfterAuthenticationAsync(context =>
+        {
+            var result = context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult;
+            return $"{result?.Ticket?.AuthenticationScheme ?? "(none)"} same-user={ReferenceEquals(result?.Principal, context.User)}";
+        });
 
         Contract(
             seen.SequenceEqual([$"{GrpcJwtAuthDefaults.AuthenticationScheme} same-user=True"]),
@@ -66,25 +78,11 @@ public class FrameworkContractTests : IntegrationTest
     [Fact]
     public async Task AuthenticationMiddleware_publishes_the_user_and_the_authenticate_result_as_one_feature_object()
     {
-        var seen = new List<bool>();
-        var server = await StartServerAsync(
-            options =>
-            {
-                TestKeys.StaticOptions(TestKeys.Primary)(options);
-                options.MiddlewareAuthenticatesGrpcCalls = true;
-            },
-            configureApp: app => app.Use((context, next) =>
-            {
-                var user = context.Features.Get<IHttpAuthenticationFeature>();
-                lock (seen)
-                {
-                    seen.Add(user is not null && ReferenceEquals(user, context.Features.Get<IAuthenticateResultFeature>()));
-                }
-
-                return next(context);
-            }));
-
-        await server.Probe.CallUnaryAsync(Auth.Bearer(Token()));
+        var seen = await ObserveAfterAuthenticationAsync(context =>
+        {
+            var user = context.Features.Get<IHttpAuthenticationFeature>();
+            return user is not null && ReferenceEquals(user, context.Features.Get<IAuthenticateResultFeature>());
+        });
 
         Contract(
             seen.SequenceEqual([true]),
