@@ -153,6 +153,10 @@ public class StreamRenewalTests : IntegrationTest
         var stream = Assert.Single(connections, entry => entry.Path == "/test.Probe/Duplex");
         Assert.Equal(3, connections.Count(entry => entry.Path == "/grpcjwtauth.v1.StreamRenewal/Renew"));
         Assert.All(connections, entry => Assert.Equal(stream.Connection, entry.Connection));
+
+        // Nor does the renewal channel open a connection of its own: an idle socket that never starts TLS holds the
+        // server's graceful stop until Kestrel's handshake timeout.
+        Assert.Single(server.Logs.WithEvent("ConnectionStart"));
     }
 
     [Fact]

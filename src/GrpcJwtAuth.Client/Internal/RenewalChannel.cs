@@ -21,9 +21,16 @@ internal static class RenewalChannel
             {
                 var address = services.GetRequiredService<IOptionsMonitor<GrpcClientFactoryOptions>>().Get(name).Address
                     ?? throw new InvalidOperationException($"The gRPC client '{name}' has no address to renew its streams at.");
+                // Given as an HttpClient, not as the handler: a channel given a handler over SocketsHttpHandler starts
+                // its own subchannel, which connects a socket of its own that the pooled handler never uses, an idle
+                // connection without TLS that holds the server's graceful stop until its handshake timeout.
                 var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
                 {
-                    HttpHandler = services.GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler(name),
+                    HttpClient = new HttpClient(services.GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler(name), disposeHandler: false)
+                    {
+                        // Deadlines are the calls' own, as on a channel's own client.
+                        Timeout = Timeout.InfiniteTimeSpan,
+                    },
                     LoggerFactory = services.GetService<ILoggerFactory>(),
                 });
                 return channel.CreateCallInvoker();
