@@ -29,11 +29,23 @@ public class FrameworkContractTests : IntegrationTest
     private static string Token(params string[] roles) =>
         Tokens.Create(TestKeys.Primary, subject: "carol", claims: roles.Length == 0 ? null : new Dictionary<string, object> { ["roles"] = roles });
 
+    /// <summary>The services of an app that calls <c>AddAuthentication()</c> after <c>AddGrpcJwtAuth()</c>.</summary>
+    private static ServiceProvider ProviderWithAddAuthenticationAfterGrpcJwtAuth()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddGrpc();
+        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
+        services.AddAuthentication();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        return services.BuildServiceProvider();
+    }
+
     /// <summary>
-    /// One authenticated call to a server whose authentication middleware authenticates gRPC calls, and what
-    /// <paramref name="observe"/> saw of the request after the middleware WebApplication inserts, before the endpoint.
+    /// <paramref name="calls"/> authenticated calls, one after the other on one connection, to a server whose
+    /// authentication middleware authenticates gRPC calls, and what <paramref name="observe"/> saw of each request after
+    /// the middleware WebApplication inserts, before the endpoint.
     /// </summary>
-    private async Task<List<T>> ObserveAfterAuthenticationAsync<T>(Func<Microsoft.AspNetCore.Http.HttpContext, T> observe)
+    private async Task<List<T>> ObserveAfterAuthenticationAsync<T>(Func<Microsoft.AspNetCore.Http.HttpContext, T> observe, int calls = 1)
     {
         var seen = new List<T>();
         var server = await StartServerAsync(
@@ -52,7 +64,12 @@ public class FrameworkContractTests : IntegrationTest
                 return next(context);
             }));
 
-        await server.Probe.CallUnaryAsync(Auth.Bearer(Token()));
+        var metadata = Auth.Bearer(Token());
+        for (var i = 0; i < calls; i++)
+        {
+            await server.Probe.CallUnaryAsync(metadata);
+        }
+
         return seen;
     }
 
@@ -95,24 +112,7 @@ public class FrameworkContractTests : IntegrationTest
     [Fact]
     public async Task Kestrel_gives_a_repeated_authorization_header_on_one_connection_the_string_it_gave_before()
     {
-        var headers = new List<string>();
-        var server = await StartServerAsync(
-            TestKeys.StaticOptions(TestKeys.Primary),
-            configureApp: app => app.Use((context, next) =>
-            {
-                lock (headers)
-                {
-                    headers.Add(context.Request.Headers.Authorization.ToString());
-                }
-
-                return next(context);
-            }));
-        var metadata = Auth.Bearer(Token());
-
-        for (var i = 0; i < 5; i++)
-        {
-            await server.Probe.CallUnaryAsync(metadata);
-        }
+        var headers = await ObserveAfterAuthenticationAsync(context => context.Request.Headers.Authorization.ToString(), calls: 5);
 
         var reused = Enumerable.Range(1, headers.Count - 1).Any(i => headers.Take(i).Any(earlier => ReferenceEquals(earlier, headers[i])));
         Contract(
@@ -317,12 +317,7 @@ public class FrameworkContractTests : IntegrationTest
     [Fact]
     public async Task App_calling_AddAuthentication_after_AddGrpcJwtAuth_keeps_GrpcJwtAuths_scheme_provider_around_ASP_NET_Cores()
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddGrpc();
-        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
-        services.AddAuthentication();
-        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = ProviderWithAddAuthenticationAfterGrpcJwtAuth();
 
         var schemes = provider.GetRequiredService<IAuthenticationSchemeProvider>();
         var inner = schemes.GetType().GetProperty("Inner")?.GetValue(schemes);
@@ -340,12 +335,7 @@ public class FrameworkContractTests : IntegrationTest
     [Fact]
     public async Task App_calling_AddAuthentication_after_AddGrpcJwtAuth_keeps_GrpcJwtAuths_authentication_service_around_ASP_NET_Cores()
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddGrpc();
-        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
-        services.AddAuthentication();
-        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = ProviderWithAddAuthenticationAfterGrpcJwtAuth();
         await using var scope = provider.CreateAsyncScope();
 
         var service = scope.ServiceProvider.GetRequiredService<IAuthenticationService>();
@@ -363,12 +353,7 @@ public class FrameworkContractTests : IntegrationTest
     [Fact]
     public async Task App_calling_AddAuthentication_after_AddGrpcJwtAuth_keeps_one_ASP_NET_Core_handler_provider_per_request_behind_GrpcJwtAuths()
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddGrpc();
-        services.AddGrpcJwtAuth(TestKeys.StaticOptions(TestKeys.Primary));
-        services.AddAuthentication();
-        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = ProviderWithAddAuthenticationAfterGrpcJwtAuth();
         await using var scope = provider.CreateAsyncScope();
         var context = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = scope.ServiceProvider };
 
