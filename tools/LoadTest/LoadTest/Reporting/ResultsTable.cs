@@ -47,7 +47,8 @@ internal static class ResultsTable
         }
 
         markdown.AppendLine("""
-            Medians over rounds unless marked. **ratio** is the mode's median req/s over `none`'s. **CPU µs/call** is the
+            Medians over rounds unless marked. **ratio** is the mode's median req/s over `none`'s; the notes under each table
+            give it round by round too (each mode over `none` in the same round). **CPU µs/call** is the
             server's utime+stime (from `/proc/<pid>/stat`) over the measured window divided by the calls answered in it;
             **B/call** is `GC.GetTotalAllocatedBytes` over the same window per call; in brackets, the difference to `none`.
             **GC** is gen0/gen1/gen2 collections in the window. **RSS** is the server's VmHWM. **srv %** is the server's
@@ -157,6 +158,21 @@ internal static class ResultsTable
                 yield return $"{mode} vs jwtbearer: {(rate / bearerRate).ToString("F2", Invariant)}x the req/s; server CPU " +
                     $"{cpu.ToString("F1", Invariant)} vs {bearerCpu.ToString("F1", Invariant)} µs/call " +
                     $"({(cpu - bearerCpu >= 0 ? "+" : "")}{(cpu - bearerCpu).ToString("F1", Invariant)} µs).";
+            }
+        }
+
+        // Each round runs the modes one after the other: a mode's rate over none's in the same round is paired against the
+        // machine's drift, which moves both, and its spread shows how far to trust the ratio of medians.
+        foreach (var mode in runs.Select(run => run.Mode).Where(mode => mode != "none").Distinct())
+        {
+            var pairs = runs.Where(run => run.Mode == mode)
+                .Join(runs.Where(run => run.Mode == "none" && run.RequestsPerSecond > 0), run => run.Round, run => run.Round,
+                    (run, none) => run.RequestsPerSecond / none.RequestsPerSecond)
+                .ToList();
+            if (pairs.Count > 0)
+            {
+                yield return $"{mode} over none in the same round: median {Statistics.Median(pairs).ToString("F3", Invariant)} " +
+                    $"({pairs.Min().ToString("F3", Invariant)} to {pairs.Max().ToString("F3", Invariant)}, {pairs.Count} rounds).";
             }
         }
 
