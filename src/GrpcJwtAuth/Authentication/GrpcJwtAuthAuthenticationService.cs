@@ -82,7 +82,7 @@ internal sealed class GrpcJwtAuthAuthenticationService(
 
     /// <summary>A gRPC call routed to a method, with GrpcJwtAuth's interceptor among the global interceptors.</summary>
     private bool IsCallTheInterceptorGates(HttpContext context) =>
-        Server.RequestFeatures.EndpointOf(context)?.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
+        Server.GrpcRequests.IsGrpcMethod(context)
         && InterceptorIsInstalled;
 
     public Task ChallengeAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) =>

@@ -35,7 +35,7 @@ internal sealed class GrpcAuthorizationResultHandler(IAuthorizationMiddlewareRes
         }
 
         // Without the interceptor (an app removed it from the global interceptors) nothing would decide again: refuse here.
-        if (Server.RequestFeatures.EndpointOf(context)?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
+        if (Server.GrpcRequests.IsGrpcMethod(context)
             && GrpcPolicyEvaluator.InterceptorIsInstalled(grpcOptions.Value))
         {
             return next(context);

@@ -28,7 +28,7 @@ internal sealed class GrpcPolicyEvaluator(IPolicyEvaluator inner, IOptions<GrpcS
 
     public Task<PolicyAuthorizationResult> AuthorizeAsync(
         AuthorizationPolicy policy, AuthenticateResult authenticationResult, HttpContext context, object? resource) =>
-        RequestFeatures.EndpointOf(context)?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null && InterceptorIsInstalled(grpcOptions.Value)
+        GrpcRequests.IsGrpcMethod(context) && InterceptorIsInstalled(grpcOptions.Value)
             ? Deferred
             : inner.AuthorizeAsync(policy, authenticationResult, context, resource);
 

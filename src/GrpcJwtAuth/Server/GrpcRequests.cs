@@ -7,6 +7,10 @@ namespace GrpcJwtAuth.Server;
 internal static class GrpcRequests
 {
     public static bool IsGrpc(HttpContext httpContext) =>
-        RequestFeatures.EndpointOf(httpContext)?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
+        IsGrpcMethod(httpContext)
         || httpContext.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>Whether the request was routed to a gRPC method: its endpoint carries <see cref="GrpcMethodMetadata"/>.</summary>
+    public static bool IsGrpcMethod(HttpContext httpContext) =>
+        RequestFeatures.EndpointOf(httpContext)?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null;
 }
